@@ -1,0 +1,90 @@
+"""Training-time augmentation as one random affine warp per image (rotation, shear, zoom, shift, flip)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AugmentSettings:
+    rotation_deg: float = 15.0
+    shift: float = 0.1  # fraction of the image side
+    zoom: float = 0.15  # scale in [1 - zoom, 1 + zoom]
+    shear_deg: float = 8.0
+    flip: bool = True
+    brightness: float = 0.2  # added to [0, 1] intensities
+    contrast: float = 0.3  # contrast factor in [1 - c, 1 + c]
+    erase_prob: float = 0.25  # chance of blanking one random rectangle (occlusion robustness)
+
+
+def augment_batch(images, settings: AugmentSettings):
+    """Augment a float32 batch (B, H, W, 1) of 0..255 grey faces; returns the same shape."""
+    import tensorflow as tf
+
+    batch = tf.shape(images)[0]
+    size = tf.cast(tf.shape(images)[1], tf.float32)
+
+    def uniform(low, high):
+        return tf.random.uniform([batch], low, high)
+
+    angle = uniform(-1.0, 1.0) * settings.rotation_deg * math.pi / 180
+    shear = uniform(-1.0, 1.0) * settings.shear_deg * math.pi / 180
+    scale = uniform(1 - settings.zoom, 1 + settings.zoom)
+    flip = tf.where(uniform(0.0, 1.0) < 0.5, -1.0, 1.0) if settings.flip else tf.ones([batch])
+    tx = uniform(-1.0, 1.0) * settings.shift * size
+    ty = uniform(-1.0, 1.0) * settings.shift * size
+
+    # Inverse map output->input about the image centre: A = R(angle) @ Shear @ diag(flip, 1) / scale.
+    cos, sin, tan = tf.cos(angle), tf.sin(angle), tf.tan(shear)
+    a0 = cos * flip / scale
+    a1 = (cos * tan - sin) / scale
+    b0 = sin * flip / scale
+    b1 = (sin * tan + cos) / scale
+    centre = (size - 1) / 2
+    a2 = centre - a0 * centre - a1 * centre + tx
+    b2 = centre - b0 * centre - b1 * centre + ty
+    zeros = tf.zeros([batch])
+    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+    out = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="REFLECT",
+    )
+
+    mean = tf.reduce_mean(out, axis=[1, 2, 3], keepdims=True)
+    contrast = tf.reshape(uniform(1 - settings.contrast, 1 + settings.contrast), [-1, 1, 1, 1])
+    brightness = tf.reshape(uniform(-settings.brightness, settings.brightness) * 255.0, [-1, 1, 1, 1])
+    out = (out - mean) * contrast + mean + brightness
+
+    if settings.erase_prob > 0:
+        out = _random_erase(out, settings.erase_prob)
+    return tf.clip_by_value(out, 0.0, 255.0)
+
+
+def _random_erase(images, prob: float):
+    """Blank one rectangle (1/8 to 1/3 of the side) in a random subset of the images."""
+    import tensorflow as tf
+
+    shape = tf.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    side = tf.cast(height, tf.float32)
+    h = tf.cast(tf.random.uniform([batch], side / 8, side / 3), tf.int32)
+    w = tf.cast(tf.random.uniform([batch], side / 8, side / 3), tf.int32)
+    y0 = tf.cast(tf.random.uniform([batch]) * tf.cast(height - h, tf.float32), tf.int32)
+    x0 = tf.cast(tf.random.uniform([batch]) * tf.cast(width - w, tf.float32), tf.int32)
+    rows = tf.range(height)[None, :, None]
+    cols = tf.range(width)[None, None, :]
+    inside = (
+        (rows >= y0[:, None, None])
+        & (rows < (y0 + h)[:, None, None])
+        & (cols >= x0[:, None, None])
+        & (cols < (x0 + w)[:, None, None])
+    )
+    chosen = tf.random.uniform([batch]) < prob
+    mask = inside & chosen[:, None, None]
+    fill = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
+    return tf.where(mask[..., None], fill, images)
