@@ -19,7 +19,7 @@ def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train the CNN on FER2013 + FER+ votes (resumable)")
     p.add_argument("--train-data", default=defaults.train_path, help="npz with x, y[, votes] (default: %(default)s)")
     p.add_argument("--val-data", default=defaults.val_path, help="npz for model selection (default: %(default)s)")
-    p.add_argument("--run-dir", type=Path, default=PROJECT_ROOT / "runs" / "train", help="checkpoints; reused to resume")
+    p.add_argument("--run-dir", type=Path, default=PROJECT_ROOT / "runs" / "train", help="checkpoints; resumes there")
     p.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS_DIR, help="where the final model goes")
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
@@ -50,7 +50,88 @@ def _run_train(args) -> int:
     return 0
 
 
-SUBCOMMANDS = (_add_train,)
+def _add_model_options(p) -> None:
+    p.add_argument("--model", type=Path, default=DEFAULT_WEIGHTS_DIR, help="model folder (default: %(default)s)")
+    p.add_argument("--no-flip", dest="flip", action="store_false", help="skip mirrored test-time averaging")
+
+
+def _analyzer(args):
+    from fer_engine.analyzer import Analyzer
+
+    return Analyzer(args.model, flip=args.flip)
+
+
+def _add_evaluate(sub) -> None:
+    from fer_engine.datasets import data_dir
+
+    p = sub.add_parser("evaluate", help="accuracy, macro-F1, per-class scores, confusion matrix on labelled data")
+    p.add_argument("data", type=Path, nargs="?", default=data_dir() / "fer2013" / "val.npz",
+                   help="npz with x, y[, votes], or a folder with one sub-folder of photos per class")  # fmt: skip
+    p.add_argument("--out", type=Path, default=PROJECT_ROOT / "out" / "evaluate", help="where JSON and PNGs go")
+    p.add_argument("--no-feature-maps", dest="feature_maps", action="store_false")
+    _add_model_options(p)
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args) -> int:
+    from fer_engine.evaluate import evaluate, print_summary
+
+    if not args.data.exists():
+        print(f"error: {args.data} does not exist", file=sys.stderr)
+        return 2
+    summary = evaluate(args.data, args.out, _analyzer(args), feature_maps=args.feature_maps)
+    print(print_summary(summary))
+    print(f"\nwritten: {args.out}/report.json and PNGs")
+    return 0
+
+
+def _add_analyze(sub) -> None:
+    p = sub.add_parser("analyze", help="emotions of every face in images and folders")
+    p.add_argument("paths", type=Path, nargs="+", help="image files and/or folders")
+    p.add_argument("--csv", type=Path, help="write one row per face as CSV")
+    p.add_argument("--json", type=Path, help="write full results as JSON")
+    p.add_argument("--annotate", type=Path, metavar="DIR", help="write annotated copies into DIR")
+    _add_model_options(p)
+    p.set_defaults(func=_run_analyze)
+
+
+def _run_analyze(args) -> int:
+    from fer_engine.bulk import analyze_paths, format_table, rows, write_csv, write_json
+
+    outcomes = analyze_paths(_analyzer(args), args.paths, args.annotate)
+    table = rows(outcomes)
+    print(format_table(table))
+    if args.csv:
+        write_csv(table, args.csv)
+    if args.json:
+        write_json(outcomes, args.json)
+    return 0 if outcomes else 1
+
+
+def _add_video(sub) -> None:
+    p = sub.add_parser("video", help="annotate a video file or webcam frame by frame")
+    p.add_argument("source", help="video file, or a webcam index such as 0")
+    p.add_argument("--out", type=Path, help="annotated output video (.mp4)")
+    p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    _add_model_options(p)
+    p.set_defaults(func=_run_video)
+
+
+def _run_video(args) -> int:
+    from fer_engine.video import annotate_video
+
+    try:
+        stats = annotate_video(_analyzer(args), args.source, args.out, args.max_frames)
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{stats.frames} frames, {stats.faces} faces, {stats.fps:.1f} frames/s (analysis time only)")
+    if args.out:
+        print(f"written: {args.out}")
+    return 0
+
+
+SUBCOMMANDS = (_add_train, _add_evaluate, _add_analyze, _add_video)
 
 
 def build_parser() -> argparse.ArgumentParser:

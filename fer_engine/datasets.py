@@ -27,12 +27,15 @@ class FaceSet:
     def __len__(self) -> int:
         return len(self.y)
 
-    def subset(self, index: np.ndarray | slice) -> "FaceSet":
+    def subset(self, index: np.ndarray | slice) -> FaceSet:
         return FaceSet(self.x[index], self.y[index], None if self.votes is None else self.votes[index])
 
 
 def load_npz(path: str | Path, limit: int | None = None) -> FaceSet:
-    """Read an npz with ``x`` (N, H, W[, 1]) and ``y`` (N,), plus FER+ ``votes`` when present."""
+    """Read an npz with ``x`` (N, H, W[, 1]) and ``y`` (N,), plus FER+ ``votes`` when present.
+
+    ``limit`` keeps that many images spread evenly over the file (files may be sorted by class).
+    """
     with np.load(path, allow_pickle=False) as data:
         missing = {"x", "y"} - set(data.files)
         if missing:
@@ -47,4 +50,6 @@ def load_npz(path: str | Path, limit: int | None = None) -> FaceSet:
     if x.dtype != np.uint8:
         x = np.clip(x * 255.0 if x.max() <= 1.0 else x, 0, 255).astype(np.uint8)
     face_set = FaceSet(x, y, votes)
-    return face_set.subset(slice(0, limit)) if limit else face_set
+    if limit and limit < len(face_set):
+        return face_set.subset(np.linspace(0, len(face_set) - 1, limit).astype(np.int64))
+    return face_set

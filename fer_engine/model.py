@@ -41,3 +41,10 @@ def build_model(stages=DEFAULT_STAGES, dropout: float = 0.4, input_size: int = I
     x = layers.Dropout(dropout / 2)(x)
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="emotion")(x)
     return keras.Model(inputs, outputs, name="fer_cnn")
+
+
+def load_keras_model(weights_path, stages=DEFAULT_STAGES):
+    """Rebuild the architecture and load trained weights (for evaluation and feature maps)."""
+    model = build_model(stages)
+    model.load_weights(weights_path)
+    return model

@@ -3,7 +3,7 @@
 Run as ``python -m fer_engine train``.  Each epoch writes ``<run-dir>/last.keras`` (model and
 optimizer state) and ``<run-dir>/state.json``; re-running with the same run directory resumes.
 When all epochs are done, the best epoch (by FER+ accuracy on the validation set) is exported
-to ``<out-dir>``: the Keras model, the int8 TFLite model the engine serves, and metadata JSON.
+to ``<out-dir>``: the Keras weights, the TFLite model the engine serves, and metadata JSON.
 """
 
 from __future__ import annotations
@@ -123,7 +123,8 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
     val_set = load_npz(settings.val_path, settings.val_limit)
     targets = mixed_targets(train_set.y, train_set.votes, settings.ferplus_weight)
     weights = class_weights(targets, settings.class_weight_power)
-    log.info("training on %d images, validating on %d; class weights %s", len(train_set), len(val_set), weights.round(2))
+    log.info("training on %d images, validating on %d", len(train_set), len(val_set))
+    log.info("class weights %s", weights.round(2))
 
     state = _load_state(run_dir)
     steps_per_epoch = max(1, len(train_set) // settings.batch_size)
@@ -170,7 +171,7 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
         "data": {
             "train": {"path": settings.train_path, "images": len(train_set)},
             "validation": {"path": settings.val_path, "images": len(val_set)},
-            "labels": f"{settings.ferplus_weight} x FER+ vote shares + {1 - settings.ferplus_weight:.2f} x FER2013 label",
+            "labels": f"{settings.ferplus_weight} x FER+ vote shares + {1 - settings.ferplus_weight:.2f} x FER2013",
         },
         "settings": {**asdict(settings), "stages": DEFAULT_STAGES, "input_size": INPUT_SIZE},
         "class_weights": weights.round(4).tolist(),

@@ -1,0 +1,90 @@
+"""Serving the trained CNN through LiteRT (the TFLite interpreter): no TensorFlow at run time."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from fer_engine.errors import ModelNotFound
+from fer_engine.labels import EMOTIONS
+
+log = logging.getLogger(__name__)
+
+#: The committed model; FER_MODEL_DIR points elsewhere (e.g. a freshly trained one).
+DEFAULT_MODEL_DIR = Path(os.environ.get("FER_MODEL_DIR", Path(__file__).resolve().parents[1] / "weights"))
+TFLITE_FILE = "fer_cnn.tflite"
+KERAS_FILE = "fer_cnn.weights.h5"
+METADATA_FILE = "metadata.json"
+
+
+class EmotionClassifier:
+    """Seven-way probabilities for batches of 48x48 grey face crops.
+
+    Each thread gets its own interpreter (they are not thread-safe), so a thread pool can
+    classify in parallel.
+    """
+
+    def __init__(self, model_dir: str | Path | None = None, num_threads: int = 1) -> None:
+        self.model_dir = Path(model_dir or DEFAULT_MODEL_DIR)
+        self.model_path = self.model_dir / TFLITE_FILE
+        if not self.model_path.exists():
+            raise ModelNotFound(f"No model at {self.model_path}; train one with `python -m fer_engine train`.")
+        self._model_bytes = self.model_path.read_bytes()
+        self.num_threads = num_threads
+        self.metadata = _read_metadata(self.model_dir)
+        classes = tuple(self.metadata.get("classes", EMOTIONS))
+        if classes != EMOTIONS:
+            raise ValueError(f"{self.model_dir}: model classes {classes} differ from {EMOTIONS}")
+        self._local = threading.local()
+        self._interpreter()  # fail now, not on the first face, if the file is broken
+
+    def _interpreter(self):
+        interpreter = getattr(self._local, "interpreter", None)
+        if interpreter is None:
+            from ai_edge_litert.interpreter import Interpreter
+
+            interpreter = Interpreter(model_content=self._model_bytes, num_threads=self.num_threads)
+            interpreter.allocate_tensors()
+            self._local.interpreter = interpreter
+            self._local.batch = 1
+        return interpreter
+
+    def predict(self, crops: np.ndarray, flip: bool = False) -> np.ndarray:
+        """(N, 48, 48) uint8 crops -> (N, 7) probabilities in ``EMOTIONS`` order, in one batch.
+
+        With ``flip``, each face is also classified mirrored and the two results averaged.
+        """
+        if len(crops) == 0:
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        batch = crops[..., None].astype(np.float32)
+        if flip:
+            batch = np.concatenate([batch, batch[:, :, ::-1]])
+        probs = self._invoke(batch)
+        if flip:
+            probs = (probs[: len(crops)] + probs[len(crops) :]) / 2
+        return probs
+
+    def _invoke(self, batch: np.ndarray) -> np.ndarray:
+        interpreter = self._interpreter()
+        inp = interpreter.get_input_details()[0]
+        if self._local.batch != len(batch):
+            interpreter.resize_tensor_input(inp["index"], batch.shape)
+            interpreter.allocate_tensors()
+            self._local.batch = len(batch)
+        interpreter.set_tensor(inp["index"], batch)
+        interpreter.invoke()
+        out = interpreter.get_output_details()[0]
+        return interpreter.get_tensor(out["index"]).astype(np.float32).copy()
+
+
+def _read_metadata(model_dir: Path) -> dict:
+    path = model_dir / METADATA_FILE
+    if not path.exists():
+        log.warning("%s is missing; assuming the standard class order", path)
+        return {}
+    return json.loads(path.read_text())

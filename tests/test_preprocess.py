@@ -1,0 +1,69 @@
+"""Crops fed to the CNN, FER+ label handling, and the metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fer_engine.faces import Box
+from fer_engine.labels import EMOTIONS, ferplus_distribution, ferplus_majority, mixed_targets
+from fer_engine.metrics import score
+from fer_engine.preprocess import crop_face, resize_crops
+
+
+def test_crop_is_48x48_grey_from_colour():
+    image = np.zeros((300, 400, 3), np.uint8)
+    image[100:200, 150:250] = 200
+    crop = crop_face(image, Box(150, 100, 100, 100))
+    assert crop.shape == (48, 48) and crop.dtype == np.uint8
+    assert crop[24, 24] == 200 and crop[0, 0] < 200, "face in the middle, a margin of background around it"
+
+
+def test_crop_at_the_edge_is_padded_not_shrunk():
+    image = np.full((100, 100), 90, np.uint8)
+    crop = crop_face(image, Box(70, 70, 60, 60))  # sticks out of the image
+    assert crop.shape == (48, 48) and (crop == 90).all()
+
+
+def test_non_square_box_is_squared_around_its_centre():
+    image = np.zeros((200, 200), np.uint8)
+    image[50:150, 95:105] = 255  # a vertical bar through the centre
+    crop = crop_face(image, Box(80, 50, 40, 100))
+    assert crop[:, 24].mean() > 200 and crop[:, 2].mean() < 10
+
+
+def test_resize_crops_any_size():
+    crops = np.random.default_rng(0).integers(0, 255, (5, 64, 64), dtype=np.uint8)
+    assert resize_crops(crops).shape == (5, 48, 48)
+    assert resize_crops(crops[:, :48, :48]) is not None
+
+
+# FER+ columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, not-a-face
+def test_ferplus_columns_map_to_our_order():
+    votes = np.zeros((7, 10), np.int64)
+    for our_index, column in enumerate((4, 5, 6, 1, 3, 2, 0)):
+        votes[our_index, column] = 10
+    assert ferplus_majority(votes).tolist() == list(range(len(EMOTIONS)))
+
+
+def test_ferplus_majority_without_usable_emotion_is_minus_one():
+    votes = np.array([[1, 0, 0, 0, 0, 0, 0, 0, 9, 0], [0, 0, 0, 0, 0, 0, 0, 6, 0, 4], [0] * 10])
+    assert ferplus_majority(votes).tolist() == [-1, -1, -1]
+
+
+def test_mixed_targets_blend_votes_and_label():
+    votes = np.array([[0, 10, 0, 0, 0, 0, 0, 0, 0, 0], [0] * 9 + [10]])
+    targets = mixed_targets(np.array([6, 2]), votes, ferplus_weight=0.75)
+    assert np.allclose(targets.sum(axis=1), 1)
+    assert targets[0, EMOTIONS.index("happy")] == 0.75 and targets[0, EMOTIONS.index("neutral")] == 0.25
+    assert targets[1, EMOTIONS.index("fear")] == 1.0, "no emotion votes: the FER2013 label alone"
+    assert np.allclose(ferplus_distribution(votes)[1], 0)
+
+
+def test_metrics_on_a_known_confusion():
+    y_true = np.array([0, 0, 1, 3, 3, 3, -1])
+    y_pred = np.array([0, 3, 1, 3, 3, 0, 5])
+    report = score(y_true, y_pred, "test")
+    assert report.images == 6 and abs(report.accuracy - 4 / 6) < 1e-9
+    assert report.confusion[0][3] == 1 and report.confusion[3][0] == 1
+    assert report.per_class["happy"].precision == 2 / 3 and report.per_class["happy"].recall == 2 / 3
+    assert abs(report.macro_f1 - np.mean([0.5, 1.0, 2 / 3])) < 1e-9, "macro over classes that occur"

@@ -1,0 +1,76 @@
+"""A short real training run (a few hundred images, one epoch), its export, resume and evaluation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow-cpu)")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fer_engine", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, train_npz, val_npz):
+    root = tmp_path_factory.mktemp("training")
+    run, out = root / "run", root / "weights"
+    common = ["train", "--train-data", str(train_npz), "--val-data", str(val_npz), "--limit", "320",
+              "--val-limit", "400", "--batch-size", "64", "--run-dir", str(run), "--out", str(out)]  # fmt: skip
+    first = _cli(*common, "--epochs", "1")
+    assert first.returncode == 0, first.stderr[-3000:]
+    return {"run": run, "out": out, "common": common, "first": first}
+
+
+def test_training_writes_model_and_metadata(trained):
+    out = trained["out"]
+    assert (out / "fer_cnn.tflite").stat().st_size > 100_000
+    assert (out / "fer_cnn.weights.h5").exists()
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["classes"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert meta["epochs"] == 1 and meta["data"]["train"]["images"] == 320
+    assert meta["input"]["size"] == 48 and meta["train_seconds"] > 0 and meta["hardware"]["cores"]
+    assert meta["tflite_check"]["top1_agreement_with_keras"] >= 0.97
+    for report in meta["validation"]["served_tflite"].values():
+        assert 0 <= report["accuracy"] <= 1 and len(report["confusion"]) == 7
+
+
+def test_trained_model_serves_through_the_analyzer(trained, photos_dir):
+    from fer_engine import Analyzer
+
+    analysis = Analyzer(trained["out"]).analyze_file(photos_dir / "obama.jpg")
+    assert len(analysis.faces) == 1 and len(analysis.faces[0].probabilities) == 7
+
+
+def test_training_resumes_from_its_checkpoint(trained):
+    state = json.loads((trained["run"] / "state.json").read_text())
+    assert state["epochs_done"] == 1
+    second = _cli(*trained["common"], "--epochs", "2")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resuming after epoch 1" in second.stderr
+    state = json.loads((trained["run"] / "state.json").read_text())
+    assert state["epochs_done"] == 2 and [e["epoch"] for e in state["history"]] == [1, 2]
+
+
+def test_evaluate_on_a_slice_writes_table_json_and_pngs(trained, val_npz, tmp_path):
+    data = np.load(val_npz)
+    index = np.arange(0, len(data["y"]), 40)
+    slice_path = tmp_path / "slice.npz"
+    np.savez(slice_path, x=data["x"][index], y=data["y"][index], votes=data["votes"][index])
+    out = tmp_path / "eval"
+    result = _cli("evaluate", str(slice_path), "--model", str(trained["out"]), "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "FER2013 label" in result.stdout and "FER+ majority" in result.stdout and "macro-F1" in result.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["images"] == len(index)
+    assert sum(map(sum, report["reports"]["fer2013"]["confusion"])) == len(index)
+    for name in ("confusion_fer2013.png", "confusion_ferplus.png", "feature_maps.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
