@@ -1,0 +1,34 @@
+"""Data model of the recommendation catalog: one immutable `Item` per movie, song, book or activity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: The seven expression classes, in the model's fixed output order.
+EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+#: Kinds of recommendation; one YAML file each (``<kind>.yaml``).
+KINDS: tuple[str, ...] = ("movies", "songs", "books", "activities")
+
+#: What an item does for a mood: lift it, calm it, give energy, or meet it as it is ("match").
+INTENTS: tuple[str, ...] = ("lift", "soothe", "energise", "match")
+
+#: Every item id starts with the prefix of its kind, e.g. ``movie-paddington-2``.
+ID_PREFIXES: dict[str, str] = {"movies": "movie", "songs": "song", "books": "book", "activities": "activity"}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One recommendation: a movie, song, book or activity."""
+
+    id: str
+    kind: str
+    title: str
+    creator: str | None
+    year: int | None
+    why: str
+    emotions: tuple[str, ...]
+    intents: tuple[str, ...]
+    link: str | None = None
+    minutes: int | None = None
+    support: bool = False
