@@ -8,8 +8,10 @@ import os
 import sys
 from pathlib import Path
 
+from fer_engine.classifier import DEFAULT_MODEL_DIR
+from fer_engine.errors import ModelNotFound
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_WEIGHTS_DIR = PROJECT_ROOT / "weights"
 
 
 def _add_train(sub) -> None:
@@ -20,7 +22,7 @@ def _add_train(sub) -> None:
     p.add_argument("--train-data", default=defaults.train_path, help="npz with x, y[, votes] (default: %(default)s)")
     p.add_argument("--val-data", default=defaults.val_path, help="npz for model selection (default: %(default)s)")
     p.add_argument("--run-dir", type=Path, default=PROJECT_ROOT / "runs" / "train", help="checkpoints; resumes there")
-    p.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS_DIR, help="where the final model goes")
+    p.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help="where the final model goes")
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--lr", type=float, default=defaults.peak_lr, help="peak learning rate")
@@ -51,7 +53,7 @@ def _run_train(args) -> int:
 
 
 def _add_model_options(p) -> None:
-    p.add_argument("--model", type=Path, default=DEFAULT_WEIGHTS_DIR, help="model folder (default: %(default)s)")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="model folder (default: %(default)s)")
     p.add_argument("--no-flip", dest="flip", action="store_false", help="skip mirrored test-time averaging")
 
 
@@ -151,4 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ModelNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

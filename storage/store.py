@@ -1,0 +1,513 @@
+"""Mood history store: people, check-ins and shown recommendations in SQLite, every call scoped by user id."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import logging
+import math
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.migrations import EMOTIONS, migrate
+
+log = logging.getLogger(__name__)
+
+_PROB_COLUMNS = ", ".join(EMOTIONS)
+_CHECKIN_COLUMNS = f"id, user_id, at, {_PROB_COLUMNS}, top_emotion, faces, corrected_emotion"
+_REC_COLUMNS = "id, user_id, checkin_id, kind, item_id, emotion, shown_at, feedback"
+
+#: Header of :meth:`Store.export_csv`.
+CSV_HEADER: tuple[str, ...] = (
+    "record",
+    "id",
+    "at",
+    "emotion",
+    "top_emotion",
+    "corrected_emotion",
+    "faces",
+    *EMOTIONS,
+    "checkin_id",
+    "kind",
+    "item_id",
+    "feedback",
+)
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+def to_iso(at: datetime) -> str:
+    """A datetime as a sortable UTC ISO string (naive datetimes are taken as UTC)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def from_iso(text: str) -> datetime:
+    """Parse a string written by :func:`to_iso`."""
+    return datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """One selfie reading: the probabilities in ``EMOTIONS`` order and the (possibly corrected) emotion."""
+
+    id: int
+    user_id: int
+    at: datetime
+    probabilities: tuple[float, ...]
+    top_emotion: str
+    faces: int
+    corrected_emotion: str | None = None
+
+    @property
+    def effective_emotion(self) -> str:
+        """The user's correction if there is one, else the model's top emotion."""
+        return self.corrected_emotion or self.top_emotion
+
+    @property
+    def distribution(self) -> dict[str, float]:
+        """The probabilities keyed by emotion name."""
+        return dict(zip(EMOTIONS, self.probabilities, strict=True))
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended item as it was shown to a user, with the user's feedback (+1/-1) if any."""
+
+    id: int
+    user_id: int
+    checkin_id: int | None
+    kind: str
+    item_id: str
+    emotion: str
+    shown_at: datetime
+    feedback: int | None = None
+
+
+def _checkin_from_row(row: Any) -> CheckIn:
+    return CheckIn(
+        id=row["id"],
+        user_id=row["user_id"],
+        at=from_iso(row["at"]),
+        probabilities=tuple(float(row[e]) for e in EMOTIONS),
+        top_emotion=row["top_emotion"],
+        faces=row["faces"],
+        corrected_emotion=row["corrected_emotion"],
+    )
+
+
+def _recommendation_from_row(row: Any) -> Recommendation:
+    return Recommendation(
+        id=row["id"],
+        user_id=row["user_id"],
+        checkin_id=row["checkin_id"],
+        kind=row["kind"],
+        item_id=row["item_id"],
+        emotion=row["emotion"],
+        shown_at=from_iso(row["shown_at"]),
+        feedback=row["feedback"],
+    )
+
+
+def _check_user_id(user_id: int) -> int:
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise TypeError(f"user_id must be an int, got {type(user_id).__name__}")
+    return user_id
+
+
+def _check_emotion(emotion: str) -> str:
+    if emotion not in EMOTIONS:
+        raise ValueError(f"unknown emotion {emotion!r}; expected one of {EMOTIONS}")
+    return emotion
+
+
+class Store:
+    """A thin holder of one aiosqlite connection; every method is scoped by the caller's ``user_id``."""
+
+    def __init__(self, db: aiosqlite.Connection, *, clock: Callable[[], datetime] = utc_now) -> None:
+        """Wrap an open, migrated connection (use :func:`open_store` rather than this)."""
+        self._db = db
+        self._clock = clock
+        self._lock = asyncio.Lock()
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The underlying connection (for tests and maintenance)."""
+        return self._db
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Serialise access and run the body in one ``BEGIN IMMEDIATE`` transaction."""
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            else:
+                await self._db.execute("COMMIT")
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Serialise access for reads so they never see another call's half-done transaction."""
+        async with self._lock:
+            yield self._db
+
+    async def _insert_person(self, db: aiosqlite.Connection, user_id: int) -> None:
+        await db.execute(
+            "INSERT OR IGNORE INTO people (user_id, created_at, settings) VALUES (?, ?, '{}')",
+            (user_id, to_iso(self._clock())),
+        )
+
+    # -- people ---------------------------------------------------------------------------------------
+
+    async def ensure_user(self, user_id: int, *, language: str | None = None) -> None:
+        """Create the person if new; if ``language`` is given, store it in their settings."""
+        _check_user_id(user_id)
+        async with self._transaction() as db:
+            await self._insert_person(db, user_id)
+            if language is not None:
+                await self._merge_settings(db, user_id, {"language": language})
+
+    async def _merge_settings(self, db: aiosqlite.Connection, user_id: int, changes: dict[str, Any]) -> dict:
+        async with db.execute("SELECT settings FROM people WHERE user_id = ?", (user_id,)) as cursor:
+            row = await cursor.fetchone()
+        settings = json.loads(row["settings"]) if row else {}
+        settings.update(changes)
+        settings = {k: v for k, v in settings.items() if v is not None}
+        await db.execute(
+            "UPDATE people SET settings = ? WHERE user_id = ?", (json.dumps(settings, sort_keys=True), user_id)
+        )
+        return settings
+
+    async def settings(self, user_id: int) -> dict[str, Any]:
+        """The person's settings (empty if unknown)."""
+        _check_user_id(user_id)
+        async with (
+            self._reading() as db,
+            db.execute("SELECT settings FROM people WHERE user_id = ?", (user_id,)) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return json.loads(row["settings"]) if row else {}
+
+    async def update_settings(self, user_id: int, **changes: Any) -> dict[str, Any]:
+        """Merge ``changes`` into the settings (a ``None`` value removes the key); returns the new settings."""
+        _check_user_id(user_id)
+        async with self._transaction() as db:
+            await self._insert_person(db, user_id)
+            return await self._merge_settings(db, user_id, changes)
+
+    async def set_consent(self, user_id: int, given: bool = True) -> None:
+        """Record (now) or withdraw the person's consent to keep mood history."""
+        _check_user_id(user_id)
+        async with self._transaction() as db:
+            await self._insert_person(db, user_id)
+            await db.execute(
+                "UPDATE people SET consent_at = ? WHERE user_id = ?",
+                (to_iso(self._clock()) if given else None, user_id),
+            )
+
+    async def consent_at(self, user_id: int) -> datetime | None:
+        """When the person gave consent, or ``None``."""
+        _check_user_id(user_id)
+        async with (
+            self._reading() as db,
+            db.execute("SELECT consent_at FROM people WHERE user_id = ?", (user_id,)) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return from_iso(row["consent_at"]) if row and row["consent_at"] else None
+
+    # -- check-ins ------------------------------------------------------------------------------------
+
+    async def add_checkin(
+        self,
+        user_id: int,
+        probabilities: Sequence[float],
+        top_emotion: str,
+        faces: int,
+        at: datetime | None = None,
+    ) -> int:
+        """Store one reading (7 probabilities in ``EMOTIONS`` order); returns the new check-in id."""
+        _check_user_id(user_id)
+        probs = [float(p) for p in probabilities]
+        if len(probs) != len(EMOTIONS):
+            raise ValueError(f"expected {len(EMOTIONS)} probabilities, got {len(probs)}")
+        if not all(math.isfinite(p) and -1e-6 <= p <= 1 + 1e-6 for p in probs):
+            raise ValueError(f"probabilities must be in [0, 1]: {probs}")
+        probs = [min(max(p, 0.0), 1.0) for p in probs]
+        _check_emotion(top_emotion)
+        if faces < 0:
+            raise ValueError("faces must be >= 0")
+        when = to_iso(at or self._clock())
+        async with self._transaction() as db:
+            await self._insert_person(db, user_id)
+            cursor = await db.execute(
+                f"INSERT INTO checkins (user_id, at, {_PROB_COLUMNS}, top_emotion, faces) "
+                f"VALUES (?, ?, {', '.join('?' * len(EMOTIONS))}, ?, ?)",
+                (user_id, when, *probs, top_emotion, int(faces)),
+            )
+            checkin_id = cursor.lastrowid
+            await cursor.close()
+        assert checkin_id is not None
+        return checkin_id
+
+    async def get_checkin(self, user_id: int, checkin_id: int) -> CheckIn | None:
+        """One of the user's check-ins, or ``None`` if it is not theirs or does not exist."""
+        _check_user_id(user_id)
+        async with (
+            self._reading() as db,
+            db.execute(
+                f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE id = ? AND user_id = ?", (checkin_id, user_id)
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return _checkin_from_row(row) if row else None
+
+    async def correct_checkin(self, user_id: int, checkin_id: int, emotion: str) -> bool:
+        """Set the user's correction on their own check-in; False if not theirs, missing, or emotion unknown."""
+        _check_user_id(user_id)
+        if emotion not in EMOTIONS:
+            log.debug("rejecting correction to unknown emotion %r", emotion)
+            return False
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE checkins SET corrected_emotion = ? WHERE id = ? AND user_id = ?",
+                (emotion, checkin_id, user_id),
+            )
+            changed = cursor.rowcount
+            await cursor.close()
+        return changed == 1
+
+    async def checkins(self, user_id: int, since: datetime | None = None) -> list[CheckIn]:
+        """The user's check-ins, oldest first, optionally only those at or after ``since``."""
+        _check_user_id(user_id)
+        sql = f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE user_id = ?"
+        params: list[Any] = [user_id]
+        if since is not None:
+            sql += " AND at >= ?"
+            params.append(to_iso(since))
+        sql += " ORDER BY at, id"
+        async with self._reading() as db, db.execute(sql, params) as cursor:
+            rows = await cursor.fetchall()
+        return [_checkin_from_row(r) for r in rows]
+
+    async def recent_emotions(self, user_id: int, limit: int) -> list[str]:
+        """The effective emotions of the user's latest ``limit`` check-ins, newest first."""
+        _check_user_id(user_id)
+        if limit <= 0:
+            return []
+        async with (
+            self._reading() as db,
+            db.execute(
+                "SELECT COALESCE(corrected_emotion, top_emotion) AS emotion FROM checkins "
+                "WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+                (user_id, limit),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return [r["emotion"] for r in rows]
+
+    # -- recommendations ------------------------------------------------------------------------------
+
+    async def add_recommendations(
+        self,
+        user_id: int,
+        checkin_id: int | None,
+        kind: str,
+        item_ids: Sequence[str],
+        emotion: str,
+    ) -> list[int]:
+        """Record that these items were shown to the user; returns the new row ids in ``item_ids`` order."""
+        _check_user_id(user_id)
+        _check_emotion(emotion)
+        if not kind:
+            raise ValueError("kind must be non-empty")
+        if isinstance(item_ids, str):
+            raise TypeError("item_ids must be a sequence of strings, not a string")
+        now = to_iso(self._clock())
+        ids: list[int] = []
+        async with self._transaction() as db:
+            await self._insert_person(db, user_id)
+            if checkin_id is not None:
+                async with db.execute(
+                    "SELECT 1 FROM checkins WHERE id = ? AND user_id = ?", (checkin_id, user_id)
+                ) as cursor:
+                    if await cursor.fetchone() is None:
+                        raise ValueError(f"check-in {checkin_id} is not one of user {user_id}'s")
+            for item_id in item_ids:
+                cursor = await db.execute(
+                    "INSERT INTO recommendations (user_id, checkin_id, kind, item_id, emotion, shown_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (user_id, checkin_id, kind, str(item_id), emotion, now),
+                )
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
+                await cursor.close()
+        return ids
+
+    async def set_feedback(self, user_id: int, item_id: str, value: int) -> bool:
+        """Set +1/-1 (0 clears) on the user's latest showing of ``item_id``; False if never shown or bad value."""
+        _check_user_id(user_id)
+        if isinstance(value, bool) or value not in (-1, 0, 1):
+            log.debug("rejecting feedback value %r", value)
+            return False
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE recommendations SET feedback = ? WHERE id = ("
+                " SELECT id FROM recommendations WHERE user_id = ? AND item_id = ?"
+                " ORDER BY shown_at DESC, id DESC LIMIT 1)",
+                (value or None, user_id, str(item_id)),
+            )
+            changed = cursor.rowcount
+            await cursor.close()
+        return changed == 1
+
+    async def seen_items(self, user_id: int, kind: str) -> list[str]:
+        """Distinct items of ``kind`` shown to the user, ordered by their latest showing, oldest to newest."""
+        _check_user_id(user_id)
+        async with (
+            self._reading() as db,
+            db.execute(
+                "SELECT item_id, MAX(shown_at) AS last_at, MAX(id) AS last_id FROM recommendations "
+                "WHERE user_id = ? AND kind = ? GROUP BY item_id ORDER BY last_at, last_id",
+                (user_id, kind),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return [r["item_id"] for r in rows]
+
+    async def feedback(self, user_id: int) -> dict[str, int]:
+        """Item id -> the user's most recent non-empty feedback (+1/-1) on it."""
+        _check_user_id(user_id)
+        async with (
+            self._reading() as db,
+            db.execute(
+                "SELECT item_id, feedback FROM recommendations WHERE user_id = ? AND feedback IS NOT NULL "
+                "ORDER BY shown_at, id",
+                (user_id,),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return {r["item_id"]: int(r["feedback"]) for r in rows}
+
+    async def recommendations(self, user_id: int, kind: str | None = None) -> list[Recommendation]:
+        """Every recommendation shown to the user (optionally of one kind), oldest first."""
+        _check_user_id(user_id)
+        sql = f"SELECT {_REC_COLUMNS} FROM recommendations WHERE user_id = ?"
+        params: list[Any] = [user_id]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        sql += " ORDER BY shown_at, id"
+        async with self._reading() as db, db.execute(sql, params) as cursor:
+            rows = await cursor.fetchall()
+        return [_recommendation_from_row(r) for r in rows]
+
+    # -- export and erasure ---------------------------------------------------------------------------
+
+    async def export_csv(self, user_id: int) -> bytes:
+        """The user's check-ins and shown recommendations (with feedback) as UTF-8 CSV with a header row."""
+        _check_user_id(user_id)
+        async with self._reading() as db:
+            async with db.execute(
+                f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE user_id = ? ORDER BY at, id", (user_id,)
+            ) as cursor:
+                checkin_rows = await cursor.fetchall()
+            async with db.execute(
+                f"SELECT {_REC_COLUMNS} FROM recommendations WHERE user_id = ? ORDER BY shown_at, id", (user_id,)
+            ) as cursor:
+                rec_rows = await cursor.fetchall()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CSV_HEADER)
+        empty_probs = [""] * len(EMOTIONS)
+        for row in checkin_rows:
+            c = _checkin_from_row(row)
+            writer.writerow(
+                [
+                    "checkin",
+                    c.id,
+                    to_iso(c.at),
+                    c.effective_emotion,
+                    c.top_emotion,
+                    c.corrected_emotion or "",
+                    c.faces,
+                    *(f"{p:.6f}" for p in c.probabilities),
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
+        for row in rec_rows:
+            r = _recommendation_from_row(row)
+            writer.writerow(
+                [
+                    "recommendation",
+                    r.id,
+                    to_iso(r.shown_at),
+                    r.emotion,
+                    "",
+                    "",
+                    "",
+                    *empty_probs,
+                    r.checkin_id if r.checkin_id is not None else "",
+                    r.kind,
+                    r.item_id,
+                    r.feedback if r.feedback is not None else "",
+                ]
+            )
+        return out.getvalue().encode("utf-8")
+
+    async def forget(self, user_id: int) -> int:
+        """Delete everything stored about the user; returns the number of rows deleted."""
+        _check_user_id(user_id)
+        total = 0
+        async with self._transaction() as db:
+            for table in ("recommendations", "checkins", "people"):
+                cursor = await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+                total += max(cursor.rowcount, 0)
+                await cursor.close()
+        log.info("forgot user %d (%d rows)", user_id, total)
+        return total
+
+    async def close(self) -> None:
+        """Close the connection (checkpointing the WAL)."""
+        async with self._lock:
+            await self._db.close()
+
+
+async def open_store(path: str | Path, *, clock: Callable[[], datetime] = utc_now) -> Store:
+    """Open (creating if needed) the database at ``path``, switch on WAL and foreign keys, and migrate it."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(str(path), isolation_level=None)
+    try:
+        db.row_factory = aiosqlite.Row
+        async with db.execute("PRAGMA journal_mode = WAL") as cursor:
+            row = await cursor.fetchone()
+        mode = str(row[0]).lower() if row else ""
+        if mode != "wal" and str(path) != ":memory:":
+            log.warning("could not switch %s to WAL (journal_mode=%s)", path, mode)
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA busy_timeout = 5000")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        version = await migrate(db)
+        log.debug("opened store %s at schema version %d", path, version)
+    except BaseException:
+        await db.close()
+        raise
+    return Store(db, clock=clock)
