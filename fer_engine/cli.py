@@ -81,7 +81,11 @@ def _run_evaluate(args) -> int:
     if not args.data.exists():
         print(f"error: {args.data} does not exist", file=sys.stderr)
         return 2
-    summary = evaluate(args.data, args.out, _analyzer(args), feature_maps=args.feature_maps)
+    try:
+        summary = evaluate(args.data, args.out, _analyzer(args), feature_maps=args.feature_maps)
+    except ValueError as exc:  # a file that is not a labelled set
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(print_summary(summary))
     print(f"\nwritten: {args.out}/report.json and PNGs")
     return 0

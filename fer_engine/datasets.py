@@ -45,10 +45,12 @@ def load_npz(path: str | Path, limit: int | None = None) -> FaceSet:
         votes = data["votes"] if "votes" in data.files else None
     if x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
+    elif x.ndim == 4 and x.shape[-1] == 3:  # colour crops (RGB): ITU-R 601 luma, as OpenCV's grey
+        x = x.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     if x.ndim != 3 or len(x) != len(y):
         raise ValueError(f"{path}: 'x' must be (N, H, W) grey images matching 'y', got {x.shape} and {y.shape}")
-    if x.dtype != np.uint8:
-        x = np.clip(x * 255.0 if x.max() <= 1.0 else x, 0, 255).astype(np.uint8)
+    if x.dtype != np.uint8:  # floats in [0, 1] or [0, 255], or wider integers
+        x = np.clip(x * 255.0 if x.max() <= 1.0 else x, 0, 255).round().astype(np.uint8)
     face_set = FaceSet(x, y, votes)
     if limit and limit < len(face_set):
         return face_set.subset(np.linspace(0, len(face_set) - 1, limit).astype(np.int64))

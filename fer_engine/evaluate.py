@@ -97,7 +97,7 @@ def evaluate(data: Path, out_dir: Path, analyzer: Analyzer, feature_maps: bool =
         total = len(faces) + extra["photos_without_face"] + extra["unreadable"]
         correct = int((probs.argmax(axis=1) == faces.y).sum())
         extra["accuracy_over_all_photos"] = correct / total if total else 0.0
-        reports = {"labels": {**reports.pop("fer2013"), "labelling": "folder label"}}
+        reports = {"labels": {**reports["labels"], "labelling": "folder label"}}
     summary = {"data": str(data), "images": len(faces), "flip": analyzer.flip, **extra, "reports": reports}
     (out_dir / "report.json").write_text(json.dumps(summary, indent=1))
     for key, report in reports.items():

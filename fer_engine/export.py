@@ -48,12 +48,17 @@ def convert(model, calibration: np.ndarray | None) -> bytes:
 
 
 def validation_reports(probs: np.ndarray, val: FaceSet) -> dict:
-    """Reports against the FER2013 labels and, when votes exist, the FER+ majority."""
+    """Reports against the set's own labels and, when FER+ votes exist, the FER+ majority.
+
+    A set with votes is FER2013-derived, so its ``y`` is reported as the FER2013 label.
+    """
     pred = probs.argmax(axis=1)
-    reports = {"fer2013": score(val.y, pred, "FER2013 label").as_dict()}
-    if val.votes is not None:
-        reports["ferplus"] = score(ferplus_majority(val.votes), pred, "FER+ majority").as_dict()
-    return reports
+    if val.votes is None:
+        return {"labels": score(val.y, pred, "labels (y)").as_dict()}
+    return {
+        "fer2013": score(val.y, pred, "FER2013 label").as_dict(),
+        "ferplus": score(ferplus_majority(val.votes), pred, "FER+ majority").as_dict(),
+    }
 
 
 def _git(*args: str) -> str | None:

@@ -80,3 +80,25 @@ def test_evaluate_a_folder_of_photos_per_class(photos_dir, tmp_path):
     assert sum(map(sum, report["reports"]["labels"]["confusion"])) == 3
     assert 0 <= report["accuracy_over_all_photos"] <= 0.75
     assert (out / "confusion_labels.png").exists()
+
+
+def test_evaluate_accepts_other_npz_layouts(val_npz, tmp_path):
+    """Other datasets: 64x64 float crops in [0, 1] with a channel axis, no FER+ votes."""
+    data = np.load(val_npz)
+    index = np.arange(0, len(data["y"]), 90)
+    crops = np.stack([cv2.resize(c, (64, 64)) for c in data["x"][index]]).astype(np.float32)[..., None] / 255
+    path = tmp_path / "other.npz"
+    np.savez(path, x=crops, y=data["y"][index])
+    out = tmp_path / "eval"
+    result = _cli("evaluate", str(path), "--out", str(out), "--no-feature-maps")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((out / "report.json").read_text())
+    assert list(report["reports"]) == ["labels"] and report["images"] == len(index)
+    assert "labels (y)" in result.stdout
+
+
+def test_evaluate_rejects_an_npz_without_labels(tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, x=np.zeros((3, 48, 48), np.uint8))
+    result = _cli("evaluate", str(path), "--out", str(tmp_path / "e"))
+    assert result.returncode == 2 and "missing array(s) ['y']" in result.stderr
