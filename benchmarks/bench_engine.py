@@ -150,7 +150,8 @@ def memory_section(photos: Path, model: Path) -> dict:
     print("\n== memory: peak resident set of a fresh process")
     for name, code in MEMORY_PROBES.items():
         script = code.format(photo=str(photos / SELFIE), model=str(model)) + (
-            "; import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+            # VmHWM: this process's own peak (ru_maxrss would include the parent's, inherited over fork)
+            "; import re; print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1])"
         )
         started = time.perf_counter()
         env = {"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT_ROOT)}
