@@ -1,0 +1,113 @@
+"""``python -m bot``: run MoodLens against Telegram (with a token) or the local sandbox (without one)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import importlib.util
+import logging
+import signal
+import sys
+from urllib.parse import urlsplit
+
+from bot.app import build_application
+from bot.config import SANDBOX_TOKEN, Settings, SettingsError, load_settings
+from bot.logging_setup import configure_logging
+from bot.services import close_services, open_services
+from fer_engine import ModelNotFound
+
+log = logging.getLogger("bot")
+
+
+def sandbox_banner(url: str) -> str:
+    """What a person sees when the bot runs against the local sandbox: where it is and how to talk to it."""
+    lines = [f"MoodLens is running against the local Telegram sandbox at {url} (no TELEGRAM_BOT_TOKEN set)."]
+    if importlib.util.find_spec("sandbox.chat_page") is not None:
+        lines.append(f"Chat with it in a browser: {url}/")
+    return "\n".join(
+        [
+            *lines,
+            "Or talk to it through the sandbox control API, for example:",
+            f"  curl -s {url}/sandbox/send_message -H 'Content-Type: application/json' "
+            """-d '{"user_id": 1, "text": "/start"}'""",
+            f"  curl -s {url}/sandbox/send_photo -F user_id=1 -F file=@selfie.jpg",
+            f"  curl -s '{url}/sandbox/chats/1/messages'",
+            f"Press a button: POST {url}/sandbox/press_button with user_id, message_id and callback_data.",
+            "Press Ctrl+C to stop.",
+        ]
+    )
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM); the sandbox, if any, shares this event loop."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    services = await open_services(settings)
+    server = None
+    try:
+        if settings.sandbox:
+            from sandbox import start_server  # only needed without a token
+
+            server = await start_server(settings.sandbox_host, settings.sandbox_port, token=SANDBOX_TOKEN)
+            settings = dataclasses.replace(settings, api_base_url=server.base_url, file_base_url=server.base_file_url)
+        app = build_application(settings, services)
+        async with app:
+            if app.post_init is not None:  # Application.run_* would call it; we run the loop ourselves
+                await app.post_init(app)
+            await app.start()
+            assert app.updater is not None
+            if settings.mode == "webhook":
+                assert settings.webhook_url is not None
+                await app.updater.start_webhook(
+                    listen=settings.webhook_listen,
+                    port=settings.webhook_port,
+                    url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+                    webhook_url=settings.webhook_url,
+                    secret_token=settings.webhook_secret_token,
+                )
+                log.info(
+                    "MoodLens is running as @%s (webhook on %s:%d)",
+                    app.bot.username,
+                    settings.webhook_listen,
+                    settings.webhook_port,
+                )
+            else:
+                await app.updater.start_polling(poll_interval=0.0, timeout=10)
+                log.info("MoodLens is running as @%s (polling)", app.bot.username)
+            if server is not None:
+                print(sandbox_banner(server.url), flush=True)
+            await stop.wait()
+            log.info("stopping")
+            await app.updater.stop()
+            await app.stop()
+    finally:
+        await close_services(services)
+        if server is not None:
+            await server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: load settings, set up logging, serve; returns the exit status."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"moodlens: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, [s for s in (settings.token, settings.webhook_secret_token) if s])
+    try:
+        asyncio.run(serve(settings))
+    except ModelNotFound as exc:
+        log.error("%s (or set FER_MODEL_DIR to a folder with fer_cnn.tflite)", exc)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

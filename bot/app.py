@@ -1,0 +1,121 @@
+"""Builds the python-telegram-bot Application: handlers, the command menu, the error handler."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden, NetworkError, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import SANDBOX_TOKEN, Settings
+from bot.handlers import buttons, commands, data_rights, history, photos
+from bot.handlers.groups import on_group_message
+from bot.services import SERVICES_KEY, SETTINGS_KEY, Services
+
+__all__ = ["COMMANDS", "Services", "build_application"]
+
+log = logging.getLogger(__name__)
+
+#: The command menu, in order; descriptions come from dialogs (common.commands.*).
+COMMANDS = ("start", "help", "privacy", "history", "export", "forget")
+#: Updates handled at once; recognition itself is bounded by the worker pool and the per-person limits.
+CONCURRENT_UPDATES = 64
+
+
+def build_application(settings: Settings, services: Services) -> Application:
+    """The Application with every handler registered; the caller runs it (polling or webhook) and owns services."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token or SANDBOX_TOKEN)
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .post_init(_post_init)
+    )
+    if settings.api_base_url:
+        builder = builder.base_url(settings.api_base_url)
+        builder = builder.base_file_url(settings.file_base_url or _file_url_for(settings.api_base_url))
+    app = builder.build()
+    app.bot_data[SETTINGS_KEY] = settings
+    app.bot_data[SERVICES_KEY] = services
+    _add_handlers(app)
+    app.add_error_handler(on_error)
+    return app
+
+
+def _file_url_for(api_base_url: str) -> str:
+    """Telegram's layout: ``.../bot`` for methods, ``.../file/bot`` for downloads."""
+    head, sep, _ = api_base_url.rpartition("/bot")
+    return f"{head}/file/bot" if sep else f"{api_base_url}/file"
+
+
+def _add_handlers(app: Application) -> None:
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    # Group -1 runs first: anything outside a private chat is answered (when addressed) and stops there.
+    app.add_handler(MessageHandler(~filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, on_group_message), -1)
+
+    app.add_handler(CommandHandler("start", commands.on_start, filters=private))
+    app.add_handler(CommandHandler("help", commands.on_help, filters=private))
+    app.add_handler(CommandHandler("privacy", commands.on_privacy, filters=private))
+    app.add_handler(CommandHandler("history", history.on_history, filters=private))
+    app.add_handler(CommandHandler("export", data_rights.on_export, filters=private))
+    app.add_handler(CommandHandler("forget", data_rights.on_forget, filters=private))
+    app.add_handler(MessageHandler(private & filters.COMMAND, commands.on_unknown_command))
+    app.add_handler(MessageHandler(private & filters.PHOTO, photos.on_photo))
+    # Animations arrive with a `document` too, so they must be caught before documents.
+    moving = filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION
+    app.add_handler(MessageHandler(private & moving, commands.on_video))
+    app.add_handler(MessageHandler(private & filters.Sticker.ALL, commands.on_sticker))
+    app.add_handler(MessageHandler(private & (filters.VOICE | filters.AUDIO), commands.on_voice))
+    app.add_handler(MessageHandler(private & filters.Document.ALL, photos.on_document))
+    app.add_handler(MessageHandler(private, commands.on_text))  # text and anything else: a pointer
+    app.add_handler(CallbackQueryHandler(buttons.on_button))
+
+
+async def _post_init(app: Application) -> None:
+    """Set the command menu (setMyCommands) from the dialog texts."""
+    services: Services = app.bot_data[SERVICES_KEY]
+    menu = [BotCommand(name, services.dialogs.text(f"commands.{name}")) for name in COMMANDS]
+    try:
+        await app.bot.set_my_commands(menu)
+    except TelegramError as exc:  # the menu is a convenience; the bot works without it
+        log.warning("could not set the command menu: %s", exc)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the error (never the update's content) and tell the person something went wrong, if possible."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.info("a person has blocked the bot; reply dropped")
+        return
+    if update is None and isinstance(error, NetworkError):
+        log.warning("network problem talking to Telegram: %s", error)
+        return
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error while handling update %s", update_id, exc_info=error)
+    if not isinstance(update, Update):
+        return
+    services: Services | None = context.application.bot_data.get(SERVICES_KEY)
+    text = services.dialogs.text("error") if services else "Sorry, something went wrong."
+    try:
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer(text)
+                return
+            except TelegramError:
+                pass  # already answered: fall through to a message
+        chat = update.effective_chat
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            await context.bot.send_message(chat.id, text)
+    except TelegramError as exc:
+        log.warning("could not send the error reply: %s", exc)

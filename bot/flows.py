@@ -1,0 +1,73 @@
+"""Steps shared by several handlers: the offer under a reading, the recommended items, the support state."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from telegram import Chat
+
+from bot import keyboards
+from bot.replies import items_text
+from bot.services import Services
+from bot.support import needs_support, should_show_notice
+from catalog import recommend
+
+log = logging.getLogger(__name__)
+
+#: How far back the support rule looks (its own period is shorter; the notice also needs the step before).
+SUPPORT_LOOKBACK = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class SupportState:
+    """Whether recommendations lean supportive, and whether to add the notice after the newest check-in."""
+
+    supportive: bool
+    show_notice: bool
+
+
+async def support_state(services: Services, user_id: int, now: datetime | None = None) -> SupportState:
+    """The support rule (bot.support) over the person's recent check-ins, corrections included."""
+    now = now or datetime.now(timezone.utc)
+    checkins = await services.store.checkins(user_id, since=now - SUPPORT_LOOKBACK)
+    pairs = [(c.at, c.effective_emotion) for c in checkins]
+    return SupportState(needs_support(pairs, now), should_show_notice(pairs, now))
+
+
+async def send_offer(
+    services: Services, chat: Chat, user_id: int, checkin: int, emotion: str, text: str, *, supportive: bool
+) -> None:
+    """A message with the emotion's offer buttons (movies, songs, books, activities, not now)."""
+    markup = keyboards.offer(services.codec, services.dialogs, user_id, checkin, emotion, supportive=supportive)
+    await chat.send_message(text, reply_markup=markup)
+
+
+async def send_items(
+    services: Services, chat: Chat, user_id: int, checkin: int, kind: str, emotion: str, *, supportive: bool
+) -> None:
+    """Recommend 3-5 items of ``kind`` (fresh first, shaped by 👍/👎), record them, and show them with buttons."""
+    store, dialogs = services.store, services.dialogs
+    seen = await store.seen_items(user_id, kind)
+    feedback = await store.feedback(user_id)
+    picks = recommend(
+        services.catalog, kind, emotion, seen=seen, feedback=feedback, supportive=supportive, rng=services.rng
+    )
+    if not picks:
+        markup = keyboards.other_ideas(services.codec, dialogs, user_id, checkin)
+        await chat.send_message(dialogs.text("followups.nothing_left"), reply_markup=markup)
+        return
+    rec_ids = await store.add_recommendations(user_id, checkin, kind, [item.id for item in picks], emotion)
+    seen_set = set(seen)
+    text = items_text(
+        dialogs,
+        kind,
+        picks,
+        supportive=supportive,
+        restarted=any(item.id in seen_set for item in picks),
+        rng=services.rng,
+    )
+    markup = keyboards.items(services.codec, dialogs, user_id, checkin, kind, list(zip(picks, rec_ids, strict=True)))
+    await chat.send_message(text, reply_markup=markup)
+    log.debug("showed %d %s", len(picks), kind)

@@ -1,0 +1,187 @@
+"""The callback-query router: verify the signed data, check ownership in the database, then act.
+
+Every press is answered exactly once (answerCallbackQuery), with a polite text when the button is stale,
+tampered with or refers to something that is no longer the person's.  The user id always comes from the
+update, never from the button.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from telegram import CallbackQuery, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot import keyboards
+from bot.callback_data import Action, ButtonData, ButtonError
+from bot.flows import send_items, send_offer, support_state
+from bot.replies import MAX_CALLBACK_ANSWER, clip
+from bot.services import Services, services_of
+
+log = logging.getLogger(__name__)
+
+#: The /forget confirmation button stops working after this many minutes.
+FORGET_BUTTON_MINUTES = 10
+
+Route = Callable[[Services, CallbackQuery, int, ButtonData], Awaitable[None]]
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Decode and dispatch one button press."""
+    query, user, chat = update.callback_query, update.effective_user, update.effective_chat
+    assert query is not None and user is not None
+    services = services_of(context)
+    dialogs = services.dialogs
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        await _answer(query, dialogs.text("group_chat"))
+        return
+    try:
+        data = services.codec.decode(user.id, query.data)
+    except ButtonError as exc:
+        log.info("ignored a button press: %s", exc.reason)
+        await _answer(query, dialogs.text("stale_button"))
+        return
+    await ROUTES[data.action](services, query, user.id, data)
+
+
+async def _answer(query: CallbackQuery, text: str | None = None) -> None:
+    await query.answer(clip(text, MAX_CALLBACK_ANSWER) if text else None)
+
+
+async def _stale(services: Services, query: CallbackQuery) -> None:
+    await _answer(query, services.dialogs.text("stale_button"))
+
+
+async def _quietly(action: Awaitable[object]) -> None:
+    """Edits of old messages may fail (deleted, unchanged, too old); that never matters to the person."""
+    try:
+        await action
+    except BadRequest as exc:
+        log.debug("edit skipped: %s", exc)
+
+
+async def _kind(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    assert data.checkin is not None and data.kind is not None
+    checkin = await services.store.get_checkin(user_id, data.checkin)
+    if checkin is None or query.message is None:
+        await _stale(services, query)
+        return
+    await _answer(query)
+    state = await support_state(services, user_id)
+    await send_items(
+        services,
+        query.message.chat,
+        user_id,
+        checkin.id,
+        data.kind,
+        checkin.effective_emotion,
+        supportive=state.supportive,
+    )
+
+
+async def _other(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    assert data.checkin is not None
+    checkin = await services.store.get_checkin(user_id, data.checkin)
+    if checkin is None or query.message is None:
+        await _stale(services, query)
+        return
+    await _answer(query)
+    state = await support_state(services, user_id)
+    emotion = checkin.effective_emotion
+    await send_offer(
+        services,
+        query.message.chat,
+        user_id,
+        checkin.id,
+        emotion,
+        services.dialogs.offer(emotion),
+        supportive=state.supportive,
+    )
+
+
+async def _not_now(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    assert data.checkin is not None
+    if await services.store.get_checkin(user_id, data.checkin) is None or query.message is None:
+        await _stale(services, query)
+        return
+    await _answer(query)
+    await _quietly(query.edit_message_reply_markup(reply_markup=None))
+    await query.message.chat.send_message(services.dialogs.text("not_now"))
+
+
+async def _not_quite(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    assert data.checkin is not None
+    if await services.store.get_checkin(user_id, data.checkin) is None or query.message is None:
+        await _stale(services, query)
+        return
+    await _answer(query)
+    markup = keyboards.corrections(services.codec, services.dialogs, user_id, data.checkin)
+    await query.message.chat.send_message(services.dialogs.text("not_quite.prompt"), reply_markup=markup)
+
+
+async def _correct(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    assert data.checkin is not None and data.emotion is not None
+    dialogs = services.dialogs
+    if query.message is None or not await services.store.correct_checkin(user_id, data.checkin, data.emotion):
+        await _stale(services, query)
+        return
+    saved = dialogs.text("correction_saved", label=dialogs.label(data.emotion))
+    await _answer(query, saved)
+    await _quietly(query.edit_message_text(saved))
+    state = await support_state(services, user_id)
+    await send_offer(
+        services,
+        query.message.chat,
+        user_id,
+        data.checkin,
+        data.emotion,
+        dialogs.offer(data.emotion),
+        supportive=state.supportive,
+    )
+
+
+async def _feedback(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    assert data.rec is not None and data.vote is not None
+    dialogs = services.dialogs
+    shown = next((r for r in await services.store.recommendations(user_id) if r.id == data.rec), None)
+    if shown is None or not await services.store.set_feedback(user_id, shown.item_id, data.vote):
+        await _stale(services, query)
+        return
+    await _answer(query, dialogs.text("followups.liked" if data.vote > 0 else "followups.disliked", rng=services.rng))
+    message = query.message
+    marked = keyboards.mark_vote(getattr(message, "reply_markup", None), query.data or "", data.vote, dialogs)
+    if marked is not None:
+        await _quietly(query.edit_message_reply_markup(reply_markup=marked))
+
+
+async def _forget(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    assert data.issued is not None
+    if time.time() // 60 - data.issued > FORGET_BUTTON_MINUTES:
+        await _stale(services, query)
+        return
+    rows = await services.store.forget(user_id)
+    log.info("a person deleted their data (%d rows)", rows)
+    await _answer(query)
+    await _quietly(query.edit_message_text(services.dialogs.text("forgotten")))
+
+
+async def _keep(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    await _answer(query)
+    await _quietly(query.edit_message_text(services.dialogs.text("forget_cancelled")))
+
+
+ROUTES: dict[Action, Route] = {
+    Action.KIND: _kind,
+    Action.MORE: _kind,
+    Action.OTHER: _other,
+    Action.NOT_NOW: _not_now,
+    Action.NOT_QUITE: _not_quite,
+    Action.CORRECT: _correct,
+    Action.FEEDBACK: _feedback,
+    Action.FORGET: _forget,
+    Action.KEEP: _keep,
+}

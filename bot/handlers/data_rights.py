@@ -1,0 +1,43 @@
+"""/export (everything stored about the person, as CSV) and /forget (delete it all, after a confirm button)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+from telegram import Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import keyboards
+from bot.services import services_of
+
+log = logging.getLogger(__name__)
+
+
+async def on_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the person's check-ins and recommendations as a CSV document."""
+    services = services_of(context)
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    assert message is not None and user is not None and chat is not None
+    data = await services.store.export_csv(user.id)
+    if len(data.strip().splitlines()) <= 1:  # the header alone: nothing stored
+        await message.reply_text(services.dialogs.text("export_empty"))
+        return
+    try:
+        await chat.send_action(ChatAction.UPLOAD_DOCUMENT)
+    except TelegramError as exc:
+        log.debug("chat action failed: %s", exc)
+    filename = f"moodlens-export-{datetime.now(timezone.utc):%Y-%m-%d}.csv"
+    await message.reply_document(data, filename=filename, caption=services.dialogs.text("export_caption"))
+
+
+async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask for confirmation; the button does the deleting (bot.handlers.buttons)."""
+    services = services_of(context)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    markup = keyboards.forget(services.codec, services.dialogs, user.id, int(time.time() // 60))
+    await message.reply_text(services.dialogs.text("forget_confirm.text"), reply_markup=markup)

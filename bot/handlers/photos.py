@@ -1,0 +1,151 @@
+"""Photos and image documents: limits, download into memory, recognition in the pool, reading, offer.
+
+The picture is only ever held in memory for the recognition and then dropped: neither the bytes nor the
+file_id are stored or logged.  Only the emotion scores of the main face become a check-in.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import PurePosixPath
+
+from telegram import Chat, Document, Message, PhotoSize, Update
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot import keyboards
+from bot.config import Settings
+from bot.flows import send_offer, support_state
+from bot.rate_limit import RateLimited, Ticket
+from bot.recognition import Recognition, main_face, reading_text, recognise_in_pool
+from bot.replies import percent
+from bot.services import Services, services_of, settings_of
+from fer_engine import ImageError, ImageTooLarge
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+#: Document types that are certainly not images (no point downloading them).
+NOT_IMAGE_PREFIXES = ("text/", "video/", "audio/", "application/pdf", "application/zip", "application/json")
+
+
+async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo: read the largest size Telegram offers."""
+    message = update.effective_message
+    assert message is not None and message.photo
+    await _handle_image(update, context, message.photo[-1])
+
+
+async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A file: images are read like photos; anything else gets a pointer."""
+    message = update.effective_message
+    assert message is not None and message.document is not None
+    document = message.document
+    if not _may_be_image(document):
+        await message.reply_text(services_of(context).dialogs.text("not_an_image"))
+        return
+    await _handle_image(update, context, document)
+
+
+def _may_be_image(document: Document) -> bool:
+    mime = (document.mime_type or "").lower()
+    if mime.startswith("image/"):
+        return True
+    suffix = PurePosixPath(document.file_name or "").suffix.lower()
+    if suffix in IMAGE_EXTENSIONS:
+        return True
+    return not mime.startswith(NOT_IMAGE_PREFIXES) and not suffix  # unknown type, no name: try it
+
+
+async def _handle_image(update: Update, context: ContextTypes.DEFAULT_TYPE, media: PhotoSize | Document) -> None:
+    services, settings = services_of(context), settings_of(context)
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    assert message is not None and user is not None and chat is not None
+    dialogs = services.dialogs
+    try:
+        ticket = services.limiter.admit(user.id)
+    except RateLimited as exc:
+        if exc.notify:
+            await message.reply_text(dialogs.text("rate_limited", seconds=math.ceil(exc.retry_after)))
+        return
+    try:
+        result = await _recognise(services, settings, message, chat, media, ticket)
+    finally:
+        ticket.close()  # idempotent; also when cancelled before the ticket was entered
+    if result is not None:
+        await _reply_reading(services, update, result)
+
+
+async def _recognise(
+    services: Services, settings: Settings, message: Message, chat: Chat, media: PhotoSize | Document, ticket: Ticket
+) -> Recognition | None:
+    """Check the size, download into memory, recognise in the pool; None when a refusal was already sent."""
+    dialogs = services.dialogs
+    try:
+        await chat.send_action(ChatAction.TYPING)  # at once, even if this photo waits for the person's earlier ones
+    except TelegramError as exc:  # cosmetic only; the reply matters
+        log.debug("chat action failed: %s", exc)
+    too_large = dialogs.text("too_large", max_mb=settings.max_upload_label)
+    async with ticket:
+        if media.file_size is not None and media.file_size > settings.max_upload_bytes:
+            await message.reply_text(too_large)
+            return None
+        try:
+            telegram_file = await media.get_file()
+            data = bytes(await telegram_file.download_as_bytearray())
+        except BadRequest as exc:
+            if "too big" in str(exc).lower():
+                await message.reply_text(too_large)
+                return None
+            raise
+        try:
+            return await recognise_in_pool(
+                services.executor, services.analyzer, data, max_bytes=settings.max_upload_bytes
+            )
+        except ImageTooLarge:
+            await message.reply_text(too_large)
+        except ImageError as exc:
+            log.info("photo not readable (%s)", exc.code)
+            await message.reply_text(dialogs.text("unreadable_image"))
+        finally:
+            del data  # the picture is not kept beyond the recognition
+    return None
+
+
+async def _reply_reading(services: Services, update: Update, result: Recognition) -> None:
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    assert message is not None and user is not None and chat is not None
+    dialogs, analysis = services.dialogs, result.analysis
+    log.info("photo analysed: %d face(s) in %.0f ms", len(analysis.faces), result.seconds * 1000)
+    text = reading_text(dialogs, analysis)
+    face = main_face(analysis)
+
+    markup = None
+    checkin = None
+    if face is not None:
+        assert face.probabilities is not None and face.emotion is not None
+        checkin = await services.store.add_checkin(user.id, face.probabilities, face.emotion, faces=len(analysis.faces))
+        markup = keyboards.not_quite(services.codec, dialogs, user.id, checkin)
+    if result.annotated_jpeg is not None:
+        await message.reply_photo(result.annotated_jpeg, caption=text, reply_markup=markup, do_quote=True)
+    else:
+        await message.reply_text(text, reply_markup=markup, do_quote=True)
+    if face is None or checkin is None:
+        return
+
+    state = await support_state(services, user.id)
+    if state.show_notice:
+        await chat.send_message(dialogs.text("support_notice"))
+    emotion, share = face.top(1)[0]
+    opening = dialogs.opening(emotion, services.rng, share=percent(share))
+    await send_offer(
+        services,
+        chat,
+        user.id,
+        checkin,
+        emotion,
+        f"{opening}\n\n{dialogs.offer(emotion)}",
+        supportive=state.supportive,
+    )

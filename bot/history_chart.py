@@ -1,0 +1,153 @@
+"""/history's words and picture: dominant expressions, a trend in words, and a PNG chart of mood over time.
+
+Rendering is CPU work: call ``render_chart`` through ``asyncio.to_thread``, never on the event loop.
+Uses matplotlib's object API with the Agg canvas (no pyplot, no global figure state).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import matplotlib
+
+matplotlib.use("Agg")  # before anything else touches a backend: the bot has no display
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from catalog import EMOTIONS  # noqa: E402
+from storage import CheckIn  # noqa: E402
+
+#: How bright (+1) or low (-1) each expression reads, for the mood line.
+VALENCE: dict[str, float] = {
+    "happy": 1.0,
+    "surprise": 0.3,
+    "neutral": 0.0,
+    "disgust": -0.6,
+    "angry": -0.8,
+    "fear": -0.8,
+    "sad": -1.0,
+}
+POSITIVE = frozenset({"happy"})
+NEGATIVE = frozenset({"sad", "fear", "angry", "disgust"})
+#: Fewer check-ins than this give no trend sentence (halves of one or two say nothing).
+MIN_FOR_TREND = 4
+#: A change in (positive share - negative share) between the halves at least this big counts as a trend.
+TREND_STEP = 0.2
+
+COLOURS = {
+    "happy": "#f2b705",
+    "surprise": "#f28705",
+    "neutral": "#8c8c8c",
+    "disgust": "#6a994e",
+    "angry": "#d62828",
+    "fear": "#7b2cbf",
+    "sad": "#1d4e89",
+}
+
+# Matplotlib's text layout and font cache are shared state; one chart at a time is plenty for a bot.
+_RENDER_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class MoodPoint:
+    """One check-in on the chart: when, its effective emotion, and its brightness in [-1, 1]."""
+
+    at: datetime
+    emotion: str
+    valence: float
+
+
+def mood_point(at: datetime, emotion: str, probabilities: Sequence[float], corrected: bool) -> MoodPoint:
+    """A corrected check-in counts as fully its corrected emotion; otherwise the shares are weighted."""
+    if corrected:
+        valence = VALENCE[emotion]
+    else:
+        valence = sum(VALENCE[e] * p for e, p in zip(EMOTIONS, probabilities, strict=True))
+    return MoodPoint(at, emotion, max(-1.0, min(1.0, valence)))
+
+
+def points_from_checkins(checkins: Iterable[CheckIn]) -> list[MoodPoint]:
+    """MoodPoints from storage check-ins, oldest first."""
+    points = [mood_point(c.at, c.effective_emotion, c.probabilities, c.corrected_emotion is not None) for c in checkins]
+    return sorted(points, key=lambda p: p.at)
+
+
+def running_average(values: Sequence[float], window: int = 3) -> list[float]:
+    """The mean of each value and up to ``window - 1`` before it."""
+    out = []
+    for i in range(len(values)):
+        chunk = values[max(0, i - window + 1) : i + 1]
+        out.append(sum(chunk) / len(chunk))
+    return out
+
+
+def dominant(points: Sequence[MoodPoint], k: int = 3) -> list[tuple[str, int]]:
+    """The k most frequent emotions with their counts (ties in EMOTIONS order)."""
+    counts = Counter(p.emotion for p in points)
+    return sorted(counts.items(), key=lambda kv: (-kv[1], EMOTIONS.index(kv[0])))[:k]
+
+
+def _shares(points: Sequence[MoodPoint]) -> tuple[float, float]:
+    n = len(points) or 1
+    return sum(p.emotion in POSITIVE for p in points) / n, sum(p.emotion in NEGATIVE for p in points) / n
+
+
+def trend_words(points: Sequence[MoodPoint]) -> str:
+    """One sentence comparing the first and second half of the period (positive vs negative expressions)."""
+    if len(points) < MIN_FOR_TREND:
+        return f"Trend: too few check-ins to tell yet (it takes at least {MIN_FOR_TREND})."
+    ordered = sorted(points, key=lambda p: p.at)
+    half = len(ordered) // 2
+    pos1, neg1 = _shares(ordered[:half])
+    pos2, neg2 = _shares(ordered[half:])
+    change = (pos2 - neg2) - (pos1 - neg1)
+    detail = (
+        f"positive expressions went from {pos1:.0%} to {pos2:.0%} of check-ins and negative ones from "
+        f"{neg1:.0%} to {neg2:.0%} between the first and second half of the period"
+    )
+    if change >= TREND_STEP:
+        return f"Trend: brighter lately; {detail}."
+    if change <= -TREND_STEP:
+        return f"Trend: lower lately; {detail}."
+    return f"Trend: fairly steady; {detail}."
+
+
+def render_chart(points: Sequence[MoodPoint], title: str) -> bytes:
+    """A PNG of mood over time: one dot per check-in coloured by emotion, and a running average line."""
+    if not points:
+        raise ValueError("nothing to draw")
+    with _RENDER_LOCK:
+        figure = Figure(figsize=(8, 4), dpi=100, layout="constrained")
+        FigureCanvasAgg(figure)
+        ax = figure.add_subplot()
+        times = [p.at for p in points]
+        values = [p.valence for p in points]
+        ax.axhline(0.0, color="#cccccc", linewidth=1, zorder=1)
+        if len(points) > 1:
+            ax.plot(times, running_average(values), color="#444444", linewidth=1.5, zorder=2, label="running average")
+        for emotion in EMOTIONS:
+            mine = [p for p in points if p.emotion == emotion]
+            if mine:
+                xs, ys = [p.at for p in mine], [p.valence for p in mine]
+                ax.scatter(xs, ys, s=40, color=COLOURS[emotion], zorder=3, label=emotion)
+        if min(times) == max(times):  # one moment: give the axis some width instead of a zero-length range
+            ax.set_xlim(times[0] - timedelta(hours=1), times[0] + timedelta(hours=1))
+        ax.set_ylim(-1.15, 1.15)
+        ax.set_yticks([-1.0, 0.0, 1.0], ["low", "neutral", "bright"])
+        locator = AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        ax.set_title(title)
+        ax.set_xlabel("time (UTC)")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
+        ax.grid(axis="x", color="#eeeeee")
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+    return buffer.getvalue()

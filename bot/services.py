@@ -1,0 +1,69 @@
+"""The long-lived objects every handler shares, and how handlers reach them through PTB's ``bot_data``."""
+
+from __future__ import annotations
+
+import logging
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.callback_data import ButtonCodec
+from bot.config import Settings
+from bot.rate_limit import RateLimiter
+from catalog import Catalog, load_catalog
+from dialogs import Dialogs, load_dialogs
+from fer_engine import Analyzer
+from storage import Store, open_store
+
+log = logging.getLogger(__name__)
+
+SETTINGS_KEY = "moodlens.settings"
+SERVICES_KEY = "moodlens.services"
+
+
+@dataclass
+class Services:
+    """Shared, thread-safe (analyzer) or event-loop-only (the rest) helpers; owned by whoever created them."""
+
+    analyzer: Analyzer
+    store: Store
+    catalog: Catalog
+    dialogs: Dialogs
+    executor: ThreadPoolExecutor
+    limiter: RateLimiter
+    codec: ButtonCodec
+    rng: random.Random = field(default_factory=random.Random)
+
+
+async def open_services(settings: Settings, *, analyzer: Analyzer | None = None) -> Services:
+    """Load the model, catalog and dialogs, open the database and start the recognition pool."""
+    analyzer = analyzer or Analyzer(settings.fer_model_dir)
+    catalog = load_catalog()
+    dialogs = load_dialogs()
+    store = await open_store(settings.db_path)
+    return Services(
+        analyzer=analyzer,
+        store=store,
+        catalog=catalog,
+        dialogs=dialogs,
+        executor=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="recognition"),
+        limiter=RateLimiter(settings.photos_per_minute, settings.photos_in_flight),
+        codec=ButtonCodec(settings.button_secret),
+    )
+
+
+async def close_services(services: Services) -> None:
+    """Finish running recognitions and close the database."""
+    services.executor.shutdown(wait=True, cancel_futures=True)
+    await services.store.close()
+
+
+def settings_of(context: Any) -> Settings:
+    """The Settings stored in the application's bot_data."""
+    return context.application.bot_data[SETTINGS_KEY]
+
+
+def services_of(context: Any) -> Services:
+    """The Services stored in the application's bot_data."""
+    return context.application.bot_data[SERVICES_KEY]

@@ -1,0 +1,527 @@
+"""The real bot (build_application, real Analyzer, catalog, dialogs and SQLite) driven through the sandbox.
+
+Every test starts the local Bot API sandbox on a free port, runs the Application with long polling against
+it and acts as people through the control API (/sandbox/...), then checks replies, buttons and the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import cv2
+import pytest
+from telegram.ext import Application
+
+from bot.app import COMMANDS, build_application
+from bot.callback_data import Action, ButtonCodec, ButtonData
+from bot.config import Settings
+from bot.services import Services, close_services, open_services
+from dialogs import load_dialogs
+from fer_engine.datasets import data_dir
+from fer_engine.sample_images import screenshot
+from sandbox import RunningServer, start_server
+
+PHOTOS = data_dir() / "photos"
+SECRET = b"test-button-secret-0123456789"
+ALICE, BOB, CAROL = 1001, 1002, 1003
+DIALOGS = load_dialogs()
+
+pytestmark = pytest.mark.skipif(not (PHOTOS / "obama.jpg").exists(), reason=f"shared photos missing in {PHOTOS}")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # httpx (inside PTB) honours HTTP(S)_PROXY; sandbox traffic must stay on the loopback.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[RunningServer]:
+    srv = await start_server("127.0.0.1", 0)
+    yield srv
+    await srv.stop()
+
+
+@pytest.fixture
+async def http(server: RunningServer) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(base_url=server.url) as session:
+        yield session
+
+
+@dataclass
+class Bot:
+    app: Application
+    services: Services
+    settings: Settings
+
+
+@asynccontextmanager
+async def running_bot(server: RunningServer, db_path: Path, analyzer: Any, **overrides: Any) -> AsyncIterator[Bot]:
+    """The real Application polling the sandbox; services closed afterwards (like a process exit)."""
+    settings = Settings(
+        token=server.token,
+        db_path=db_path,
+        api_base_url=server.base_url,
+        file_base_url=server.base_file_url,
+        button_secret=SECRET,
+        **overrides,
+    )
+    services = await open_services(settings, analyzer=analyzer)
+    app = build_application(settings, services)
+    try:
+        async with app:
+            await app.post_init(app)  # as Application.run_polling would (it sets the command menu)
+            await app.start()
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            try:
+                yield Bot(app, services, settings)
+            finally:
+                await app.updater.stop()
+                await app.stop()
+    finally:
+        await close_services(services)
+
+
+@pytest.fixture
+async def bot(server: RunningServer, tmp_path: Path, analyzer: Any) -> AsyncIterator[Bot]:
+    async with running_bot(server, tmp_path / "moodlens.db", analyzer) as running:
+        yield running
+
+
+# -- acting as people through the control API ----------------------------------------------------------------
+
+
+class Person:
+    """One sandbox user in their private chat (or a given group chat)."""
+
+    def __init__(self, http: aiohttp.ClientSession, user_id: int, chat_id: int | None = None) -> None:
+        self.http = http
+        self.user_id = user_id
+        self.chat_id = chat_id if chat_id is not None else user_id
+        self.extra = {} if chat_id is None else {"chat_id": chat_id, "chat_type": "group", "chat_title": "Friends"}
+
+    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        async with self.http.post(path, json=payload) as resp:
+            body = await resp.json()
+            assert resp.status == 200, body
+            return body
+
+    async def say(self, text: str) -> int:
+        body = await self._post("/sandbox/send_message", {"user_id": self.user_id, "text": text, **self.extra})
+        return body["message"]["message_id"]
+
+    async def send(self, kind: str, data: bytes | None = None, file_name: str = "file", mime: str = "") -> int:
+        if data is None:  # stickers, videos and voice get placeholder bytes from the sandbox
+            body = await self._post(f"/sandbox/send_{kind}", {"user_id": self.user_id, **self.extra})
+            return body["message"]["message_id"]
+        form = aiohttp.FormData()
+        form.add_field("user_id", str(self.user_id))
+        for key, value in self.extra.items():
+            form.add_field(key, str(value))
+        form.add_field("file", data, filename=file_name, content_type=mime or "application/octet-stream")
+        async with self.http.post(f"/sandbox/send_{kind}", data=form) as resp:
+            body = await resp.json()
+            assert resp.status == 200, body
+            return body["message"]["message_id"]
+
+    async def photo(self, name: str) -> int:
+        return await self.send("photo", (PHOTOS / name).read_bytes(), name, "image/jpeg")
+
+    async def messages(self, after: int = 0, wait: float = 0.0) -> list[dict[str, Any]]:
+        async with self.http.get(f"/sandbox/chats/{self.chat_id}/messages?after={after}&wait={wait}") as resp:
+            return (await resp.json())["messages"]
+
+    async def replies(self, after: int, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+        """Wait until the bot has sent at least ``count`` messages after message ``after``; return them all."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in await self.messages(after) if m["sender"] == "bot"]
+            if len(found) >= count:
+                return found
+            left = deadline - time.monotonic()
+            assert left > 0, f"expected {count} bot messages, got {[m['text'] or m['caption'] for m in found]}"
+            last = max([after, *(m["message_id"] for m in found)])
+            await self.messages(last, wait=min(left, 2.0))
+
+    async def press(self, message: dict[str, Any], text: str | None = None, data: str | None = None) -> dict:
+        """Press the button whose label contains ``text`` (or send raw ``data``); return the answered query."""
+        payload: dict[str, Any] = {"user_id": self.user_id, "message_id": message["message_id"]}
+        if data is not None:
+            payload["data"] = data
+        else:
+            payload["callback_data"] = button(message, text)["callback_data"]
+        body = await self._post("/sandbox/press_button", payload)
+        query_id = body["callback_query"]["callback_query_id"]
+        async with self.http.get(f"/sandbox/callbacks/{query_id}?timeout=10") as resp:
+            query = (await resp.json())["callback_query"]
+        assert query["answered"], "the bot must answer every button press"
+        return query
+
+    async def last_id(self) -> int:
+        return max((m["message_id"] for m in await self.messages()), default=0)
+
+
+def button(message: dict[str, Any], text: str | None) -> dict[str, Any]:
+    for row in message["buttons"]:
+        for b in row:
+            if text is None or text in b["text"]:
+                return b
+    raise AssertionError(f"no button {text!r} in {message['buttons']}")
+
+
+def labels(message: dict[str, Any]) -> list[str]:
+    return [b["text"] for row in message["buttons"] for b in row]
+
+
+def no_face_jpeg() -> bytes:
+    ok, buffer = cv2.imencode(".jpg", screenshot())
+    assert ok
+    return buffer.tobytes()
+
+
+async def settle(person: Person, after: int, seconds: float = 0.4) -> list[dict[str, Any]]:
+    """Bot messages after ``after`` once nothing new has arrived for a moment."""
+    await asyncio.sleep(seconds)
+    return [m for m in await person.messages(after) if m["sender"] == "bot"]
+
+
+# -- the main journey --------------------------------------------------------------------------------------
+
+
+async def test_selfie_journey_buttons_history_export_forget(
+    bot: Bot, server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    alice = Person(http, ALICE)
+    store = bot.services.store
+
+    # /start: the welcome explains what is stored (never photos), that it is no diagnosis, and the controls.
+    sent = await alice.say("/start")
+    [welcome] = await alice.replies(sent, 1)
+    assert "never store your photos" in welcome["text"] and "diagnosis" in welcome["text"]
+    assert "/export" in welcome["text"] and "/forget" in welcome["text"]
+    async with http.get("/sandbox/commands") as resp:
+        menu = (await resp.json())["command_lists"][0]["commands"]
+    assert [c["command"] for c in menu] == list(COMMANDS)
+
+    # A selfie: typing first, then the reading (a reply to the photo) with shares and "Not quite", then the offer.
+    seq = server.state.last_seq
+    photo_id = await alice.photo("obama.jpg")
+    reading, offer = await alice.replies(photo_id, 2)
+    assert reading["reply_to_message_id"] == photo_id
+    assert reading["text"].count("%") >= 4 and "Your expression looks mostly" in reading["text"]
+    assert labels(reading) == [DIALOGS.text("not_quite.label")]
+    [checkin] = await store.checkins(ALICE)
+    assert f"looks mostly {checkin.top_emotion}" in reading["text"] and checkin.faces == 1
+    assert DIALOGS.label(checkin.top_emotion).split()[0] in reading["text"]  # the emoji
+    assert labels(offer) == [b.label for b in DIALOGS.buttons(checkin.top_emotion)]
+    assert offer["text"].endswith(DIALOGS.offer(checkin.top_emotion))
+    events = server.state.events_after(seq, ALICE)
+    action_seq = next(e.seq for e in events if e.type == "chat_action")
+    reply_seq = next(e.seq for e in events if e.type == "message" and e.payload["message"]["sender"] == "bot")
+    assert action_seq < reply_seq
+
+    # Movies: 3-5 items with 👍/👎 per item, a link each, and More; every shown item is recorded in order.
+    before = await alice.last_id()
+    query = await alice.press(offer, "🎬")
+    assert query["answer"]["text"] is None
+    [items] = await alice.replies(before, 1)
+    recs = await store.recommendations(ALICE, "movies")
+    assert 3 <= len(recs) <= 5 and all(r.checkin_id == checkin.id for r in recs)
+    for number, rec in enumerate(recs, start=1):
+        title = bot.services.catalog.get(rec.item_id).title
+        assert f"{number}. " in items["text"] and title in items["text"]
+    item_rows = items["buttons"][:-1]
+    assert len(item_rows) == len(recs)
+    assert all(row[0]["text"].endswith("👍") and row[1]["text"].endswith("👎") and row[2]["url"] for row in item_rows)
+    assert [b["text"] for b in items["buttons"][-1]] == [DIALOGS.text("more_label"), DIALOGS.text("other_ideas_label")]
+
+    # 👍 on the first item: stored, acknowledged, ticked in place.
+    query = await alice.press(items, "1. 👍")
+    assert query["answer"]["text"] in DIALOGS.variants("followups.liked")
+    assert await store.feedback(ALICE) == {recs[0].item_id: 1}
+    ticked = next(m for m in await alice.messages() if m["message_id"] == items["message_id"])
+    assert labels(ticked)[0] == "1. 👍 ✓"
+
+    # More: fresh items of the same kind.
+    before = await alice.last_id()
+    await alice.press(items, DIALOGS.text("more_label"))
+    await alice.replies(before, 1)
+    more = (await store.recommendations(ALICE, "movies"))[len(recs) :]
+    assert 3 <= len(more) <= 5 and not {r.item_id for r in more} & {r.item_id for r in recs}
+
+    # Not quite -> pick another emotion -> the correction is stored and a new offer follows.
+    other = next(e for e in ("sad", "happy") if e != checkin.top_emotion)
+    before = await alice.last_id()
+    await alice.press(reading, DIALOGS.text("not_quite.label"))
+    [prompt] = await alice.replies(before, 1)
+    assert prompt["text"] == DIALOGS.text("not_quite.prompt") and len(labels(prompt)) == 7
+    before = await alice.last_id()
+    query = await alice.press(prompt, DIALOGS.label(other))
+    assert query["answer"]["text"] == DIALOGS.text("correction_saved", label=DIALOGS.label(other))
+    [new_offer] = await alice.replies(before, 1)
+    assert new_offer["text"] == DIALOGS.offer(other)
+    assert (await store.get_checkin(ALICE, checkin.id)).corrected_emotion == other
+
+    # Two faces: an annotated copy with numbered per-face lines, largest first.
+    original = (PHOTOS / "two_people.jpg").read_bytes()
+    photo_id = await alice.photo("two_people.jpg")
+    annotated, _ = await alice.replies(photo_id, 2)
+    assert annotated["kind"] == "photo" and annotated["reply_to_message_id"] == photo_id
+    assert "2 faces" in annotated["caption"] and "\n1. " in annotated["caption"] and "\n2. " in annotated["caption"]
+    async with http.get(annotated["file"]["url"]) as resp:
+        picture = await resp.read()
+    assert picture[:2] == b"\xff\xd8" and picture != original
+    assert (await store.checkins(ALICE))[-1].faces == 2
+
+    # /history: a PNG chart with the count, dominant expressions and a trend sentence.
+    sent = await alice.say("/history")
+    [chart] = await alice.replies(sent, 1)
+    assert chart["kind"] == "photo" and chart["file"]["mime_type"] == "image/png"
+    async with http.get(chart["file"]["url"]) as resp:
+        assert (await resp.read())[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "(2 photos)" in chart["caption"] and "Most often" in chart["caption"] and "Trend" in chart["caption"]
+    assert DIALOGS.label(other).split()[0] in chart["caption"]  # the correction counts in history
+    sent = await alice.say("/history forever")
+    [usage] = await alice.replies(sent, 1)
+    assert usage["text"] == DIALOGS.text("history_usage")
+
+    # /export: a CSV whose check-in rows are exactly the stored check-ins.
+    sent = await alice.say("/export")
+    [export] = await alice.replies(sent, 1)
+    assert export["kind"] == "document" and export["file"]["file_name"].endswith(".csv")
+    async with http.get(export["file"]["url"]) as resp:
+        rows = list(csv.DictReader(io.StringIO((await resp.read()).decode())))
+    stored = await store.checkins(ALICE)
+    checkin_rows = [r for r in rows if r["record"] == "checkin"]
+    assert [int(r["id"]) for r in checkin_rows] == [c.id for c in stored]
+    assert [r["top_emotion"] for r in checkin_rows] == [c.top_emotion for c in stored]
+    assert checkin_rows[0]["corrected_emotion"] == other
+    assert sum(r["record"] == "recommendation" for r in rows) == len(recs) + len(more)
+
+    # /forget: nothing happens until the confirm button; then everything is gone.
+    sent = await alice.say("/forget")
+    [confirm] = await alice.replies(sent, 1)
+    assert len(await store.checkins(ALICE)) == 2
+    await alice.press(confirm, DIALOGS.text("forget_confirm.confirm"))
+    done = next(m for m in await alice.messages() if m["message_id"] == confirm["message_id"])
+    assert done["text"] == DIALOGS.text("forgotten") and done["buttons"] == []
+    assert await store.checkins(ALICE) == [] and await store.recommendations(ALICE) == []
+    sent = await alice.say("/export")
+    [empty] = await alice.replies(sent, 1)
+    assert empty["text"] == DIALOGS.text("export_empty")
+
+    # Buttons of deleted check-ins are answered politely and do nothing.
+    before = await alice.last_id()
+    query = await alice.press(offer, "🎬")
+    assert query["answer"]["text"] == DIALOGS.text("stale_button")
+    assert await settle(alice, before) == []
+
+
+# -- inputs the bot cannot read ----------------------------------------------------------------------------
+
+
+async def test_bad_inputs_get_helpful_messages(
+    server: RunningServer, http: aiohttp.ClientSession, tmp_path: Path, analyzer: Any
+) -> None:
+    async with running_bot(server, tmp_path / "db.sqlite", analyzer, max_upload_mb=1.0) as bot:
+        bob = Person(http, BOB)
+
+        async def reply_to(sent: int) -> str:
+            [reply] = await bob.replies(sent, 1)
+            return reply["text"]
+
+        assert await reply_to(await bob.send("photo", no_face_jpeg(), "screen.jpg", "image/jpeg")) == DIALOGS.text(
+            "no_face"
+        )
+        broken = b"\xff\xd8\xff\xe0 this is not really a jpeg"
+        assert await reply_to(await bob.send("document", broken, "broken.jpg", "image/jpeg")) == DIALOGS.text(
+            "unreadable_image"
+        )
+        assert await reply_to(await bob.send("document", b"hello", "notes.txt", "text/plain")) == DIALOGS.text(
+            "not_an_image"
+        )
+        assert await reply_to(await bob.send("sticker")) == DIALOGS.text("sticker")
+        assert await reply_to(await bob.send("video")) == DIALOGS.text("video")
+        assert await reply_to(await bob.send("animation")) == DIALOGS.text("video")
+        assert await reply_to(await bob.send("voice")) == DIALOGS.text("voice")
+
+        # Over MAX_UPLOAD_MB: refused from file_size alone, before any download (no getFile call).
+        downloads = sum(name == "getFile" for _, name in server.state.api_calls)
+        huge = os.urandom(1_300_000)
+        assert await reply_to(await bob.send("document", huge, "huge.jpg", "image/jpeg")) == DIALOGS.text(
+            "too_large", max_mb="1"
+        )
+        assert sum(name == "getFile" for _, name in server.state.api_calls) == downloads
+
+        assert await reply_to(await bob.say("/history")) == DIALOGS.text("history_empty", period="last 30 days")
+
+        # An image document is read like a photo.
+        sent = await bob.send("document", (PHOTOS / "obama.jpg").read_bytes(), "me.jpg", "image/jpeg")
+        reading, _ = await bob.replies(sent, 2)
+        assert "Your expression looks mostly" in reading["text"]
+
+        assert await reply_to(await bob.say("/frobnicate")) == DIALOGS.text("unknown_command")
+        assert await reply_to(await bob.say("how are you?")) in DIALOGS.variants("free_text")
+
+        # Groups: a polite pointer to the private chat, nothing analysed or stored.
+        group = Person(http, BOB, chat_id=-500)
+        sent = await group.say("/start@moodlens_sandbox_bot")
+        [pointer] = await group.replies(sent, 1)
+        assert pointer["text"] == DIALOGS.text("group_chat")
+
+        # An unexpected failure: the global error handler answers politely and the bot keeps going.
+        async def broken_export(user_id: int) -> bytes:
+            raise RuntimeError("disk on fire")
+
+        bot.services.store.export_csv = broken_export  # type: ignore[method-assign]
+        assert await reply_to(await bob.say("/export")) == DIALOGS.text("error")
+        assert await reply_to(await bob.say("/help")) == DIALOGS.text("help")
+
+        # Only the image document made a check-in; no photo bytes or file ids anywhere in the database.
+        assert len(await bot.services.store.checkins(BOB)) == 1
+        dump = "\n".join(str(row) for row in await _all_rows(bot.services))
+        assert "SBX" not in dump and "file_" not in dump
+
+
+async def _all_rows(services: Services) -> list[tuple]:
+    db = services.store.connection
+    rows: list[tuple] = []
+    for table in ("people", "checkins", "recommendations"):
+        async with db.execute(f"SELECT * FROM {table}") as cursor:
+            rows += [tuple(r) for r in await cursor.fetchall()]
+    return rows
+
+
+# -- buttons: tampering, other people's rows, restarts --------------------------------------------------------
+
+
+async def test_tampered_foreign_and_stale_buttons_are_refused(bot: Bot, http: aiohttp.ClientSession) -> None:
+    alice, carol = Person(http, ALICE), Person(http, CAROL)
+    store = bot.services.store
+    photo_id = await carol.photo("obama.jpg")
+    await carol.replies(photo_id, 2)
+    [carol_checkin] = await store.checkins(CAROL)
+    photo_id = await alice.photo("biden.jpg")
+    reading, offer = await alice.replies(photo_id, 2)
+    [alice_checkin] = await store.checkins(ALICE)
+    genuine = button(offer, "🎬")["callback_data"]
+    codec = ButtonCodec(SECRET)
+
+    forged = [
+        genuine[:-1] + ("A" if genuine[-1] != "A" else "B"),  # signature changed
+        genuine.replace(":", ":1", 1),  # payload changed, old signature
+        codec.encode(CAROL, ButtonData(Action.KIND, checkin=alice_checkin.id, kind="movies")),  # signed for Carol
+        codec.encode(ALICE, ButtonData(Action.KIND, checkin=carol_checkin.id, kind="movies")),  # Carol's check-in
+        codec.encode(ALICE, ButtonData(Action.CORRECT, checkin=carol_checkin.id, emotion="sad")),
+        codec.encode(ALICE, ButtonData(Action.FEEDBACK, rec=1, vote=1)),  # nothing shown to Alice yet
+        ButtonCodec(b"some-other-bot-secret-123").encode(ALICE, ButtonData(Action.KIND, checkin=1, kind="books")),
+        codec.encode(ALICE, ButtonData(Action.FORGET, issued=int(time.time() // 60) - 11)),  # expired confirmation
+        "0" + genuine[1:],  # an older format version
+        "not-our-data",
+    ]
+    before = await alice.last_id()
+    for data in forged:
+        query = await alice.press(offer, data=data)
+        assert query["answer"]["text"] == DIALOGS.text("stale_button"), data
+    assert await settle(alice, before) == []
+    assert await store.recommendations(ALICE) == [] and await store.recommendations(CAROL) == []
+    assert (await store.get_checkin(CAROL, carol_checkin.id)).corrected_emotion is None
+    assert await store.get_checkin(ALICE, alice_checkin.id) is not None  # the expired /forget did nothing
+
+    # The genuine button still works.
+    await alice.press(offer, "🎬")
+    await alice.replies(before, 1)
+    assert 3 <= len(await store.recommendations(ALICE, "movies")) <= 5
+
+
+async def test_buttons_work_after_a_restart(
+    server: RunningServer, http: aiohttp.ClientSession, tmp_path: Path, analyzer: Any
+) -> None:
+    db_path = tmp_path / "restart.db"
+    alice = Person(http, ALICE)
+    async with running_bot(server, db_path, analyzer):
+        photo_id = await alice.photo("obama.jpg")
+        reading, offer = await alice.replies(photo_id, 2)
+
+    async with running_bot(server, db_path, analyzer) as second:
+        before = await alice.last_id()
+        await alice.press(offer, "📚")
+        [books] = await alice.replies(before, 1)
+        assert books["text"].startswith(tuple(DIALOGS.variants("followups.chosen.books")))
+        recs = await second.services.store.recommendations(ALICE, "books")
+        assert 3 <= len(recs) <= 5
+        query = await alice.press(books, "2. 👎")
+        assert query["answer"]["text"] in DIALOGS.variants("followups.disliked")
+        assert await second.services.store.feedback(ALICE) == {recs[1].item_id: -1}
+
+
+# -- fairness and support -------------------------------------------------------------------------------------
+
+
+async def test_rate_limit_keeps_others_served(
+    server: RunningServer, http: aiohttp.ClientSession, tmp_path: Path, analyzer: Any
+) -> None:
+    async with running_bot(server, tmp_path / "db.sqlite", analyzer, photos_per_minute=3, photos_in_flight=1) as bot:
+        alice, bob = Person(http, ALICE), Person(http, BOB)
+        data = (PHOTOS / "obama.jpg").read_bytes()
+        flood = [alice.send("photo", data, "a.jpg", "image/jpeg") for _ in range(8)]
+        sent = await asyncio.gather(*flood, bob.photo("biden.jpg"))
+        bob_reading, _ = await bob.replies(sent[-1], 2)
+        assert "Your expression looks mostly" in bob_reading["text"]
+
+        photo_ids = set(sent[:-1])
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            replies = [m for m in await alice.messages() if m["reply_to_message_id"] in photo_ids]
+            readings = [m for m in replies if "looks mostly" in m["text"]]
+            if len(readings) == 3:
+                break
+            await asyncio.sleep(0.1)
+        assert len(readings) == 3
+        await asyncio.sleep(0.3)  # let the refused ones be answered too
+        texts = [m["text"] for m in await alice.messages() if m["sender"] == "bot"]
+        prefix = DIALOGS.text("rate_limited", seconds=60).split("60")[0]
+        notices = [t for t in texts if t.startswith(prefix)]
+        assert len(notices) == 1  # told once, not once per refused photo (the notice itself is throttled)
+        assert len(await bot.services.store.checkins(ALICE)) == 3
+
+
+async def test_mostly_low_recent_expressions_add_support(bot: Bot, http: aiohttp.ClientSession) -> None:
+    store = bot.services.store
+    now = datetime.now(timezone.utc)
+    sad = (0.05, 0.0, 0.05, 0.0, 0.8, 0.0, 0.1)
+    # Four low expressions, the last of them 1.5 days ago: whatever the new photo shows, 4 of the latest 5
+    # check-ins look low, and after a gap of more than a day the notice is shown (again).
+    for hours in (39, 38, 37, 36):
+        await store.add_checkin(ALICE, sad, "sad", 1, at=now - timedelta(hours=hours))
+    alice = Person(http, ALICE)
+    photo_id = await alice.photo("obama.jpg")
+    reading, notice, offer = await alice.replies(photo_id, 3)
+    assert notice["text"] == DIALOGS.text("support_notice")
+    assert labels(offer)[0] == next(b.label for b in DIALOGS.buttons(_emotion(reading)) if b.offer == "activities")
+    before = await alice.last_id()
+    await alice.press(offer, labels(offer)[1])  # any kind: supportive mode
+    [items] = await alice.replies(before, 1)
+    assert items["text"].startswith(DIALOGS.text("followups.supportive_intro"))
+
+    # A second photo right away does not repeat the notice.
+    photo_id = await alice.photo("obama.jpg")
+    replies = await alice.replies(photo_id, 2)
+    assert DIALOGS.text("support_notice") not in [m["text"] for m in await settle(alice, photo_id)]
+    assert len(replies) >= 2
+
+
+def _emotion(reading: dict[str, Any]) -> str:
+    return reading["text"].split("looks mostly ", 1)[1].split(",", 1)[0]

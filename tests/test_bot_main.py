@@ -1,0 +1,146 @@
+"""``python -m bot`` as a process: the sandbox mode without a token, and polling a Bot API server with one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from bot.config import PROJECT_ROOT
+from sandbox import start_server
+
+SETTINGS = [
+    "TELEGRAM_BOT_TOKEN", "MOODLENS_DB_PATH", "LOG_LEVEL", "BOT_MODE", "WEBHOOK_URL", "WEBHOOK_LISTEN", "WEBHOOK_PORT",
+    "WEBHOOK_SECRET_TOKEN", "MAX_UPLOAD_MB", "PHOTOS_PER_MINUTE", "PHOTOS_IN_FLIGHT", "RECOGNITION_WORKERS",
+    "BUTTON_SECRET", "TELEGRAM_API_BASE_URL", "TELEGRAM_FILE_BASE_URL", "SANDBOX_HOST", "SANDBOX_PORT",
+]  # fmt: skip
+TOKEN = "4242424242:FAKE-token-for-the-test_0123456789"
+
+
+def bot_env(tmp_path: Path, **values: str) -> dict[str, str]:
+    """The real environment with every setting set explicitly (empty ones too, so a local .env cannot leak in)."""
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
+    env.update({name: "" for name in SETTINGS})
+    env.update(MOODLENS_DB_PATH=str(tmp_path / "bot.db"), NO_PROXY="127.0.0.1,localhost")
+    env["no_proxy"] = "127.0.0.1,localhost"
+    env.update(values)
+    return env
+
+
+async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=PROJECT_ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def ask(session: aiohttp.ClientSession, base: str, text: str, user_id: int = 7) -> str:
+    async with session.post(f"{base}/sandbox/send_message", json={"user_id": user_id, "text": text}) as resp:
+        sent = (await resp.json())["message"]["message_id"]
+    async with session.get(f"{base}/sandbox/chats/{user_id}/next_bot_message?after={sent}&timeout=20") as resp:
+        return (await resp.json())["message"]["text"]
+
+
+async def stop(process: asyncio.subprocess.Process) -> tuple[int, str, str]:
+    process.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_without_a_token_it_serves_the_sandbox(tmp_path: Path) -> None:
+    process = await start_bot(bot_env(tmp_path, SANDBOX_PORT="0"))
+    try:
+        assert process.stdout is not None
+        first = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+        match = re.match(r"MoodLens is running against the local Telegram sandbox at (http://127\.0\.0\.1:\d+) ", first)
+        assert match, first
+        base = match.group(1)
+        async with aiohttp.ClientSession() as session:
+            assert (await ask(session, base, "/start")).startswith("Hi! I'm MoodLens.")
+            async with session.get(f"{base}/sandbox/commands") as resp:
+                assert len((await resp.json())["command_lists"][0]["commands"]) == 6
+    finally:
+        code, out, err = await stop(process)
+    assert code == 0, err
+    assert f"curl -s {base}/sandbox/send_photo -F user_id=1 -F file=@selfie.jpg" in first + out
+    assert "Traceback" not in err
+
+
+async def test_with_a_token_it_polls_the_configured_api_and_never_logs_the_token(tmp_path: Path) -> None:
+    server = await start_server("127.0.0.1", 0, token=TOKEN)
+    try:
+        env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=server.base_url, LOG_LEVEL="DEBUG")
+        process = await start_bot(env)
+        try:
+            async with aiohttp.ClientSession() as session:
+                assert "never store" in await ask(session, server.url, "/privacy")
+        finally:
+            code, out, err = await stop(process)
+    finally:
+        await server.stop()
+    assert code == 0, err
+    assert out == ""  # with a token nothing is printed; logging only
+    assert "MoodLens is running as @moodlens_sandbox_bot (polling)" in err
+    assert TOKEN not in err and TOKEN.split(":")[1] not in err
+
+
+async def test_invalid_settings_exit_with_a_clear_message(tmp_path: Path) -> None:
+    process = await start_bot(bot_env(tmp_path, PHOTOS_PER_MINUTE="many", TELEGRAM_BOT_TOKEN="oops:leaked secret"))
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    text = err.decode()
+    assert "PHOTOS_PER_MINUTE must be an integer" in text and "TELEGRAM_BOT_TOKEN does not look like" in text
+    assert "leaked secret" not in text
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_webhook_mode_registers_and_serves_the_webhook(tmp_path: Path) -> None:
+    server = await start_server("127.0.0.1", 0, token=TOKEN)
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}/moodlens-hook"
+    env = bot_env(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=server.base_url,
+        BOT_MODE="webhook",
+        WEBHOOK_URL=hook,
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+        WEBHOOK_SECRET_TOKEN="hook-secret",
+    )
+    process = await start_bot(env)
+    try:
+        for _ in range(1200):  # setWebhook publishes no sandbox event, so poll for it
+            if server.state.webhook:
+                break
+            await asyncio.sleep(0.05)
+        assert server.state.webhook == {"url": hook, "secret_token": "hook-secret"}
+        async with aiohttp.ClientSession() as session:
+            # The sandbox records the webhook but does not call it: deliver the queued update like Telegram would.
+            async with session.post(f"{server.url}/sandbox/send_message", json={"user_id": 9, "text": "/help"}):
+                pass
+            [update] = server.state.pending_updates
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+            async with session.post(hook, json=update, headers=headers) as resp:
+                assert resp.status == 403
+            headers["X-Telegram-Bot-Api-Secret-Token"] = "hook-secret"
+            async with session.post(hook, json=update, headers=headers) as resp:
+                assert resp.status == 200
+            reply = await server.state.wait_for_bot_message(9, 1, timeout=20)
+            assert "/history" in reply.text
+    finally:
+        code, out, err = await stop(process)
+        await server.stop()
+    assert code == 0, err
+    assert f"(webhook on 127.0.0.1:{port})" in err and TOKEN not in err and "hook-secret" not in err

@@ -1,0 +1,238 @@
+"""Unit tests for the bot's pure parts: support rule, history words and chart, rate limiter, reply texts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.handlers.history import parse_period, summary_text
+from bot.history_chart import MoodPoint, dominant, mood_point, render_chart, running_average, trend_words
+from bot.keyboards import mark_vote
+from bot.logging_setup import RedactingFormatter
+from bot.rate_limit import RateLimited, RateLimiter
+from bot.recognition import reading_text
+from bot.replies import clip, emotion_share, percent
+from bot.support import needs_support, should_show_notice
+from dialogs import load_dialogs
+from fer_engine import Analysis, Box, FaceResult
+
+DIALOGS = load_dialogs()
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def days_ago(days: float) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+# -- support rule ---------------------------------------------------------------------------------------------
+
+
+def test_support_needs_four_of_the_last_five_low() -> None:
+    low = [(days_ago(i), e) for i, e in enumerate(["sad", "fear", "angry", "sad", "happy"])]
+    assert needs_support(low, NOW)
+    three = [(days_ago(i), e) for i, e in enumerate(["sad", "fear", "happy", "sad", "neutral"])]
+    assert not needs_support(three, NOW)
+    assert not needs_support([(days_ago(0), "sad")] * 3, NOW)  # too few to say anything
+
+
+def test_support_only_counts_the_latest_five_within_14_days() -> None:
+    old_lows = [(days_ago(20 + i), "sad") for i in range(5)]
+    assert not needs_support(old_lows + [(days_ago(1), "happy")], NOW)
+    # Five recent happy ones push older lows out of the window of five.
+    mixed = [(days_ago(10 + i), "sad") for i in range(4)] + [(days_ago(i), "happy") for i in range(5)]
+    assert not needs_support(mixed, NOW)
+    assert not needs_support([(days_ago(i), "disgust") for i in range(5)], NOW)  # disgust is not "low" here
+
+
+def test_notice_when_the_rule_starts_to_hold_then_not_again_the_same_day() -> None:
+    history = [(NOW - timedelta(hours=h), "sad") for h in (5, 4, 3)]
+    crossing = [*history, (NOW, "sad")]
+    assert should_show_notice(crossing, NOW)
+    later = NOW + timedelta(hours=1)
+    assert not should_show_notice([*crossing, (later, "fear")], later)
+    next_week = NOW + timedelta(days=2)
+    assert should_show_notice([*crossing, (next_week, "angry")], next_week)
+    assert not should_show_notice([], NOW)
+    assert not should_show_notice([(NOW, "happy")], NOW)
+
+
+# -- history --------------------------------------------------------------------------------------------------
+
+
+def points(emotions: str) -> list[MoodPoint]:
+    names = {"h": "happy", "s": "sad", "n": "neutral", "a": "angry"}
+    return [MoodPoint(days_ago(len(emotions) - i), names[c], 0.0) for i, c in enumerate(emotions)]
+
+
+def test_trend_words() -> None:
+    assert trend_words(points("ssshhh")).startswith("Trend: brighter lately")
+    assert "from 0% to 100%" in trend_words(points("ssshhh"))
+    assert trend_words(points("hhhsss")).startswith("Trend: lower lately")
+    assert "negative ones from 0% to 100%" in trend_words(points("hhhsss"))
+    assert trend_words(points("hsnhsn")).startswith("Trend: fairly steady")
+    assert trend_words(points("nnnn")).startswith("Trend: fairly steady")
+    assert "too few" in trend_words(points("hs"))
+    # Order is by time, not by list position.
+    assert trend_words(list(reversed(points("ssshhh")))).startswith("Trend: brighter lately")
+
+
+def test_dominant_and_valence() -> None:
+    assert dominant(points("hhsan")) == [("happy", 2), ("angry", 1), ("sad", 1)]
+    happy = mood_point(NOW, "happy", (0, 0, 0, 1, 0, 0, 0), corrected=False)
+    assert happy.valence == 1.0
+    corrected = mood_point(NOW, "sad", (0, 0, 0, 1, 0, 0, 0), corrected=True)
+    assert corrected.valence == -1.0
+    mixed = mood_point(NOW, "happy", (0, 0, 0, 0.5, 0.5, 0, 0), corrected=False)
+    assert mixed.valence == 0.0
+    assert running_average([1.0, 0.0, -1.0, -1.0]) == [1.0, 0.5, 0.0, pytest.approx(-2 / 3)]
+
+
+def test_chart_is_a_png() -> None:
+    png = render_chart(points("hsnah"), "Your expressions, last 7 days")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    assert render_chart(points("h"), "one")[:4] == b"\x89PNG"
+    with pytest.raises(ValueError):
+        render_chart([], "none")
+
+
+def test_history_period_and_summary() -> None:
+    assert parse_period(None) == "30d" and parse_period([]) == "30d"
+    assert parse_period(["7D"]) == "7d" and parse_period(["all"]) == "all"
+    assert parse_period(["week"]) is None and parse_period(["7d", "30d"]) is None
+    text = summary_text(DIALOGS, "last 7 days", points("hhsn"))
+    assert text.startswith("Your moods, last 7 days (4 photos):")
+    assert "Most often: 😊 happy 2" in text and "Trend:" in text and "not a diagnosis" in text
+    assert summary_text(DIALOGS, "all time", points("s")).startswith("Your mood, all time (1 photo):")
+
+
+# -- rate limiter -------------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_per_minute_quota_and_retry_after() -> None:
+    clock = Clock()
+    limiter = RateLimiter(per_minute=3, in_flight=2, notice_interval=10, clock=clock)
+    for _ in range(3):
+        async with limiter.admit("alice"):
+            clock.now += 1
+    with pytest.raises(RateLimited) as first:
+        limiter.admit("alice")
+    assert first.value.notify and first.value.retry_after == pytest.approx(57)
+    with pytest.raises(RateLimited) as second:
+        limiter.admit("alice")
+    assert not second.value.notify  # told a moment ago
+    async with limiter.admit("bob"):  # others are unaffected
+        pass
+    clock.now += 58
+    async with limiter.admit("alice"):
+        pass
+
+
+async def test_in_flight_limit_queues_the_same_person_only() -> None:
+    limiter = RateLimiter(per_minute=10, in_flight=1)
+    running = {"alice": 0, "bob": 0}
+    peak = {"alice": 0, "bob": 0}
+
+    async def job(who: str) -> None:
+        async with limiter.admit(who):
+            running[who] += 1
+            peak[who] = max(peak[who], running[who])
+            await asyncio.sleep(0.01)
+            running[who] -= 1
+
+    await asyncio.gather(*(job("alice") for _ in range(4)), *(job("bob") for _ in range(2)))
+    assert peak == {"alice": 1, "bob": 1}
+    assert limiter.active("alice") == 0
+
+
+async def test_idle_people_are_forgotten() -> None:
+    clock = Clock()
+    limiter = RateLimiter(per_minute=5, in_flight=1, notice_interval=0, clock=clock)
+    ticket = limiter.admit(1)
+    clock.now += 61
+    ticket.close()
+    ticket.close()  # idempotent
+    assert len(limiter) == 0
+    with pytest.raises(ValueError):
+        RateLimiter(per_minute=0, in_flight=1)
+
+
+# -- reply texts --------------------------------------------------------------------------------------------
+
+
+def face(probabilities: tuple[float, ...] | None, quality: str | None = None, size: int = 200) -> FaceResult:
+    return FaceResult(Box(0, 0, size, size), probabilities, quality)
+
+
+HAPPY = (0.02, 0.01, 0.02, 0.62, 0.03, 0.10, 0.20)
+
+
+def test_reading_single_face() -> None:
+    text = reading_text(DIALOGS, Analysis(640, 480, [face(HAPPY)]))
+    assert text.startswith("Your expression looks mostly happy, 62%.")
+    assert text.splitlines()[-3:] == ["😊 happy 62%", "😐 neutral 20%", "😮 surprise 10%"]
+    unsure = reading_text(DIALOGS, Analysis(640, 480, [face((0.1, 0.1, 0.1, 0.3, 0.1, 0.1, 0.2))]))
+    assert unsure.startswith(DIALOGS.text("uncertain"))
+
+
+def test_reading_faces_that_cannot_be_read_and_no_face() -> None:
+    assert reading_text(DIALOGS, Analysis(640, 480, [])) == DIALOGS.text("no_face")
+    assert reading_text(DIALOGS, Analysis(640, 480, [face(None, "too_small")])) == DIALOGS.text("face_too_small")
+    assert reading_text(DIALOGS, Analysis(640, 480, [face(None, "too_dark")])) == DIALOGS.text("reading.face_too_dark")
+    both = Analysis(640, 480, [face(None, "too_dark"), face(None, "too_blurred")])
+    assert reading_text(DIALOGS, both) == DIALOGS.text("reading.none_readable", count=2)
+
+
+def test_reading_several_faces_numbered_largest_first() -> None:
+    analysis = Analysis(640, 480, [face(None, "too_blurred", 300), face(HAPPY, size=200), face(HAPPY, size=100)])
+    lines = reading_text(DIALOGS, analysis).splitlines()
+    assert lines[0] == DIALOGS.text("reading.faces_header", count=3)
+    assert lines[1] == "1. The face is too blurred to read its expression."
+    assert lines[2] == "2. 😊 Looks mostly happy, 62% (😐 neutral 20%, 😮 surprise 10%)"
+    assert lines[-1] == DIALOGS.text("reading.following", count=2)
+    crowd = reading_text(DIALOGS, Analysis(640, 480, [face(HAPPY)] * 9))
+    assert DIALOGS.text("reading.more_faces", count=3) in crowd and len(crowd) <= 1024
+
+
+def test_small_formatters() -> None:
+    assert percent(0.615) == "62%" and percent(1.2) == "100%"
+    assert emotion_share(DIALOGS, "sad", 0.25) == "😢 sad 25%"
+    assert clip("abcdef", 4) == "abc…" and clip("abc", 4) == "abc"
+
+
+def test_mark_vote_ticks_the_pressed_button_only() -> None:
+    row = [InlineKeyboardButton("1. 👍", callback_data="L1"), InlineKeyboardButton("1. 👎", callback_data="D1")]
+    other = [InlineKeyboardButton("2. 👍", callback_data="L2"), InlineKeyboardButton("2. 👎", callback_data="D2")]
+    markup = InlineKeyboardMarkup([row, other])
+    liked = mark_vote(markup, "L1", 1, DIALOGS)
+    assert [b.text for b in liked.inline_keyboard[0]] == ["1. 👍 ✓", "1. 👎"]
+    assert [b.text for b in liked.inline_keyboard[1]] == ["2. 👍", "2. 👎"]
+    switched = mark_vote(liked, "D1", -1, DIALOGS)
+    assert [b.text for b in switched.inline_keyboard[0]] == ["1. 👍", "1. 👎 ✓"]
+    assert mark_vote(switched, "D1", -1, DIALOGS) is None  # nothing to change
+    assert mark_vote(None, "x", 1, DIALOGS) is None
+
+
+def test_log_lines_never_show_the_token() -> None:
+    token = "123456:ABCdefGHIjklMNOpqr"
+    formatter = RedactingFormatter("%(message)s", [token])
+    try:
+        raise RuntimeError(f"POST https://api.telegram.org/bot{token}/getUpdates failed")
+    except RuntimeError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "url %s", (f"/bot{token}/x",), True)
+        import sys
+
+        record.exc_info = sys.exc_info()
+    line = formatter.format(record)
+    assert token not in line and line.count("[redacted]") == 2
