@@ -6,8 +6,8 @@ Large photos are downscaled for detection and the boxes mapped back to original 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -45,12 +45,18 @@ class DetectorSettings:
     max_side: int = DETECT_MAX_SIDE
 
 
-@lru_cache(maxsize=8)
+_per_thread = threading.local()
+
+
 def _cascade(name: str) -> cv2.CascadeClassifier:
-    classifier = cv2.CascadeClassifier(cv2.data.haarcascades + name)
-    if classifier.empty():
-        raise RuntimeError(f"OpenCV could not load the cascade {name!r}; is opencv-python 4.x installed?")
-    return classifier
+    """This thread's copy of the cascade: ``detectMultiScale`` on one shared object is not thread-safe."""
+    cascades = _per_thread.__dict__.setdefault("cascades", {})
+    if name not in cascades:
+        classifier = cv2.CascadeClassifier(cv2.data.haarcascades + name)
+        if classifier.empty():
+            raise RuntimeError(f"OpenCV could not load the cascade {name!r}; is opencv-python 4.x installed?")
+        cascades[name] = classifier
+    return cascades[name]
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:

@@ -82,3 +82,13 @@ def test_dark_face_is_reported(analyzer, photos_dir):
     image = cv2.imread(str(photos_dir / "obama.jpg"))
     faces = analyzer.analyze_image((image * 0.12).astype(np.uint8)).faces
     assert all(f.quality == TOO_DARK for f in faces)
+
+
+def test_analyzer_is_thread_safe(analyzer, photos_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = [(photos_dir / name).read_bytes() for name in ("two_people.jpg", "obama.jpg", "kit_with_rose.jpg")] * 6
+    expected = [len(analyzer.analyze_bytes(d).faces) for d in data[:3]] * 6
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        counts = [len(a.faces) for a in pool.map(analyzer.analyze_bytes, data)]
+    assert counts == expected
