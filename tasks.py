@@ -2,7 +2,7 @@
 """Set-up and entry points that need nothing but python3.
 
     python3 tasks.py run    # create .venv, install the bot, run it (a local sandbox when no token is set)
-    python3 tasks.py test   # create .venv, install the bot with test extras, run ruff and pytest
+    python3 tasks.py test   # create .venv, install test extras (and Debian's chromium), run ruff and pytest
     python3 tasks.py bench  # the engine benchmark against the peer model (see README)
 
 Installs are skipped when pyproject.toml has not changed since the last one.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -51,6 +52,18 @@ def _install(extras: str = "", *more: str) -> None:
     stamp.write_text(digest)
 
 
+def _ensure_chromium() -> None:
+    """The browser test drives Debian's chromium; install it (and colour emoji) where it is missing."""
+    if Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")).exists() or not shutil.which("apt-get"):
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    print("installing Debian's chromium for the browser test", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+    packages = ["chromium", "fonts-noto-color-emoji"]
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
+
+
 def _run(*args: str) -> int:
     return subprocess.run([str(PYTHON), *args], cwd=ROOT).returncode
 
@@ -62,6 +75,7 @@ def run(argv: list[str]) -> int:
 
 def test(argv: list[str]) -> int:
     _install("dev")
+    _ensure_chromium()
     lint = _run("-m", "ruff", "check", ".")
     return _run("-m", "pytest", *argv) or lint
 

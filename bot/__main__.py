@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import importlib.util
 import logging
 import signal
 import sys
@@ -22,12 +21,10 @@ log = logging.getLogger("bot")
 
 def sandbox_banner(url: str) -> str:
     """What a person sees when the bot runs against the local sandbox: where it is and how to talk to it."""
-    lines = [f"MoodLens is running against the local Telegram sandbox at {url} (no TELEGRAM_BOT_TOKEN set)."]
-    if importlib.util.find_spec("sandbox.chat_page") is not None:
-        lines.append(f"Chat with it in a browser: {url}/")
     return "\n".join(
         [
-            *lines,
+            f"MoodLens is running against the local Telegram sandbox at {url} (no TELEGRAM_BOT_TOKEN set).",
+            f"Chat with it in a browser: {url}/",
             "Or talk to it through the sandbox control API, for example:",
             f"  curl -s {url}/sandbox/send_message -H 'Content-Type: application/json' "
             """-d '{"user_id": 1, "text": "/start"}'""",

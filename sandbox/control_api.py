@@ -296,6 +296,7 @@ async def events_ws(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     queue = state.subscribe()
     reader = asyncio.create_task(_drain(ws))
+    getter: asyncio.Future | None = None
     try:
         if after is not None:
             for event in state.events_after(after):
@@ -304,15 +305,17 @@ async def events_ws(request: web.Request) -> web.WebSocketResponse:
             getter = asyncio.ensure_future(queue.get())
             done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
             if getter not in done:
-                getter.cancel()
                 break
             event = getter.result()
             if event is None:
                 break
             await ws.send_json(event.to_json())
     finally:
+        # Also when aiohttp cancels this handler because the tab went away: no task may outlive it.
+        for task in (getter, reader):
+            if task is not None:
+                task.cancel()
         state.unsubscribe(queue)
-        reader.cancel()
         await ws.close()
     return ws
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox import bot_api, control_api
+from sandbox import bot_api, chat_page, control_api
 from sandbox.bot_api import STATE_KEY
 from sandbox.state import SandboxConfig, SandboxState
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 async def _index(request: web.Request) -> web.Response:
-    """GET /: where things are."""
+    """Where things are (GET / with ``Accept: application/json``; browsers get the chat page)."""
     state = request.app[STATE_KEY]
     return web.json_response(
         {
@@ -27,6 +27,7 @@ async def _index(request: web.Request) -> web.Response:
             "bot_api": "/bot<token>/<method>",
             "file_api": "/file/bot<token>/<file_path>",
             "control_api": "/sandbox/...",
+            "chat_page": "/chat",
         }
     )
 
@@ -42,7 +43,7 @@ def create_app(state: SandboxState | None = None, *, config: SandboxConfig | Non
     app[STATE_KEY] = state
     bot_api.add_routes(app)
     control_api.add_routes(app)
-    app.router.add_get("/", _index)
+    chat_page.add_routes(app, info=_index)
 
     async def _close_state(_: web.Application) -> None:
         state.close()
@@ -120,5 +121,5 @@ async def start_server(
         raise
     bound_port = int(runner.addresses[0][1])
     server = RunningServer(host=host, port=bound_port, state=app[STATE_KEY], runner=runner)
-    log.info("sandbox listening on %s (bot API base_url %s)", server.url, server.base_url)
+    log.info("sandbox listening on %s (chat page %s/, bot API base_url %s)", server.url, server.url, server.base_url)
     return server
