@@ -481,7 +481,7 @@ class Store:
                 cursor = await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
                 total += max(cursor.rowcount, 0)
                 await cursor.close()
-        log.info("forgot user %d (%d rows)", user_id, total)
+        log.debug("forgot one person (%d rows)", total)
         return total
 
     async def close(self) -> None:
