@@ -64,21 +64,20 @@ def _add_handlers(app: Application) -> None:
     # Group -1 runs first: anything outside a private chat is answered (when addressed) and stops there.
     app.add_handler(MessageHandler(~filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, on_group_message), -1)
 
-    app.add_handler(CommandHandler("start", commands.on_start, filters=private))
-    app.add_handler(CommandHandler("help", commands.on_help, filters=private))
-    app.add_handler(CommandHandler("privacy", commands.on_privacy, filters=private))
+    for command, key in commands.TEXT_COMMANDS.items():
+        app.add_handler(CommandHandler(command, commands.reply_with(key), filters=private))
     app.add_handler(CommandHandler("history", history.on_history, filters=private))
     app.add_handler(CommandHandler("export", data_rights.on_export, filters=private))
     app.add_handler(CommandHandler("forget", data_rights.on_forget, filters=private))
-    app.add_handler(MessageHandler(private & filters.COMMAND, commands.on_unknown_command))
+    app.add_handler(MessageHandler(private & filters.COMMAND, commands.reply_with("unknown_command")))
     app.add_handler(MessageHandler(private & filters.PHOTO, photos.on_photo))
     # Animations arrive with a `document` too, so they must be caught before documents.
     moving = filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION
-    app.add_handler(MessageHandler(private & moving, commands.on_video))
-    app.add_handler(MessageHandler(private & filters.Sticker.ALL, commands.on_sticker))
-    app.add_handler(MessageHandler(private & (filters.VOICE | filters.AUDIO), commands.on_voice))
+    app.add_handler(MessageHandler(private & moving, commands.reply_with("video")))
+    app.add_handler(MessageHandler(private & filters.Sticker.ALL, commands.reply_with("sticker")))
+    app.add_handler(MessageHandler(private & (filters.VOICE | filters.AUDIO), commands.reply_with("voice")))
     app.add_handler(MessageHandler(private & filters.Document.ALL, photos.on_document))
-    app.add_handler(MessageHandler(private, commands.on_text))  # text and anything else: a pointer
+    app.add_handler(MessageHandler(private, commands.reply_with("free_text")))  # text and anything else
     app.add_handler(CallbackQueryHandler(buttons.on_button))
 
 

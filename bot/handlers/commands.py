@@ -1,55 +1,28 @@
-"""Commands and everything that is not a photo: /start, /help, /privacy, unknown commands, text, other media."""
+"""Replies that are one dialog text: /start, /help, /privacy, unknown commands, free text, other media."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.services import services_of
 
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
-async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> None:
-    message = update.effective_message
-    assert message is not None
-    services = services_of(context)
-    await message.reply_text(services.dialogs.text(key, rng=services.rng))
+#: Commands answered with the dialog text of the same meaning (welcome, commands list, privacy notice).
+TEXT_COMMANDS = {"start": "welcome", "help": "help", "privacy": "privacy"}
 
 
-async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """What the bot does, what it stores (never photos), that it is no diagnosis, and the data controls."""
-    await _reply(update, context, "welcome")
+def reply_with(key: str) -> Handler:
+    """A handler that answers with the dialog text ``key`` (one of its variants, when it has several)."""
 
+    async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        assert message is not None
+        services = services_of(context)
+        await message.reply_text(services.dialogs.text(key, rng=services.rng))
 
-async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The list of commands."""
-    await _reply(update, context, "help")
-
-
-async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The privacy notice."""
-    await _reply(update, context, "privacy")
-
-
-async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A command the bot does not have."""
-    await _reply(update, context, "unknown_command")
-
-
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Free text (and anything else unexpected): a short pointer to selfies and /help."""
-    await _reply(update, context, "free_text")
-
-
-async def on_sticker(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stickers are not photos."""
-    await _reply(update, context, "sticker")
-
-
-async def on_video(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Videos, video notes and GIFs: still photos only."""
-    await _reply(update, context, "video")
-
-
-async def on_voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Voice and audio messages."""
-    await _reply(update, context, "voice")
+    reply.__name__ = f"reply_{key}"
+    return reply
