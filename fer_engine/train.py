@@ -32,7 +32,7 @@ BEST_CHECKPOINT = "best.keras"
 class TrainSettings:
     train_path: str = field(default_factory=lambda: str(data_dir() / "fer2013" / "train.npz"))
     val_path: str = field(default_factory=lambda: str(data_dir() / "fer2013" / "val.npz"))
-    epochs: int = 40
+    epochs: int = 45
     batch_size: int = 128
     peak_lr: float = 2e-3
     warmup_epochs: int = 2
