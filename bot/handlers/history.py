@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 
 PERIODS: dict[str, timedelta | None] = {"7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
 DEFAULT_PERIOD = "30d"
-NOT_A_DIAGNOSIS = "These are readings of facial expressions, not feelings, and not a diagnosis."
 
 
 def parse_period(args: list[str] | None) -> str | None:
@@ -40,9 +39,9 @@ def summary_text(dialogs: Dialogs, period_label: str, points: list[MoodPoint]) -
         dialogs.text(
             "history_header_one" if len(points) == 1 else "history_header", period=period_label, count=len(points)
         ),
-        f"Most often: {top}",
+        dialogs.text("history_most_often", label=top),
         trend_words(points),
-        NOT_A_DIAGNOSIS,
+        dialogs.text("history_disclaimer"),
     ]
     return "\n".join(lines)
 
