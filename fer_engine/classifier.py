@@ -20,26 +20,23 @@ DEFAULT_MODEL_DIR = Path(os.environ.get("FER_MODEL_DIR", Path(__file__).resolve(
 TFLITE_FILE = "fer_cnn.tflite"
 KERAS_FILE = "fer_cnn.weights.h5"
 METADATA_FILE = "metadata.json"
+ENSEMBLE_FILE = "ensemble.json"
 
 
-class EmotionClassifier:
-    """Seven-way probabilities for batches of 48x48 grey face crops.
+class _TFLiteModel:
+    """One exported model, with an interpreter per thread (interpreters are not thread-safe)."""
 
-    Each thread gets its own interpreter (they are not thread-safe), so a thread pool can
-    classify in parallel.
-    """
-
-    def __init__(self, model_dir: str | Path | None = None, num_threads: int = 1) -> None:
-        self.model_dir = Path(model_dir or DEFAULT_MODEL_DIR)
-        self.model_path = self.model_dir / TFLITE_FILE
-        if not self.model_path.exists():
-            raise ModelNotFound(f"No model at {self.model_path}; train one with `python -m fer_engine train`.")
-        self._model_bytes = self.model_path.read_bytes()
-        self.num_threads = num_threads
-        self.metadata = _read_metadata(self.model_dir)
+    def __init__(self, folder: Path, num_threads: int) -> None:
+        path = folder / TFLITE_FILE
+        if not path.exists():
+            raise ModelNotFound(f"No model at {path}; train one with `python -m fer_engine train`.")
+        self.folder = folder
+        self.metadata = _read_metadata(folder)
         classes = tuple(self.metadata.get("classes", EMOTIONS))
         if classes != EMOTIONS:
-            raise ValueError(f"{self.model_dir}: model classes {classes} differ from {EMOTIONS}")
+            raise ValueError(f"{folder}: model classes {classes} differ from {EMOTIONS}")
+        self._bytes = path.read_bytes()
+        self._num_threads = num_threads
         self._local = threading.local()
         self._interpreter()  # fail now, not on the first face, if the file is broken
 
@@ -48,11 +45,52 @@ class EmotionClassifier:
         if interpreter is None:
             from ai_edge_litert.interpreter import Interpreter
 
-            interpreter = Interpreter(model_content=self._model_bytes, num_threads=self.num_threads)
+            interpreter = Interpreter(model_content=self._bytes, num_threads=self._num_threads)
             interpreter.allocate_tensors()
             self._local.interpreter = interpreter
             self._local.batch = 1
         return interpreter
+
+    def invoke(self, batch: np.ndarray) -> np.ndarray:
+        interpreter = self._interpreter()
+        inp = interpreter.get_input_details()[0]
+        if self._local.batch != len(batch):
+            interpreter.resize_tensor_input(inp["index"], batch.shape)
+            interpreter.allocate_tensors()
+            self._local.batch = len(batch)
+        interpreter.set_tensor(inp["index"], batch)
+        interpreter.invoke()
+        out = interpreter.get_output_details()[0]
+        return interpreter.get_tensor(out["index"]).astype(np.float32).copy()
+
+
+def member_dirs(model_dir: Path) -> list[Path]:
+    """The model folders to serve: the members listed in ``ensemble.json``, else ``model_dir`` itself."""
+    ensemble = model_dir / ENSEMBLE_FILE
+    if not ensemble.exists():
+        return [model_dir]
+    members = json.loads(ensemble.read_text()).get("members") or []
+    if not members:
+        raise ValueError(f"{ensemble}: 'members' must list at least one model folder")
+    return [model_dir / member for member in members]
+
+
+class EmotionClassifier:
+    """Seven-way probabilities for batches of 48x48 grey face crops.
+
+    A model folder holds one exported model, or an ``ensemble.json`` naming member folders whose
+    probabilities are averaged.  Thread-safe: a thread pool can classify in parallel.
+    """
+
+    def __init__(self, model_dir: str | Path | None = None, num_threads: int = 1) -> None:
+        self.model_dir = Path(model_dir or DEFAULT_MODEL_DIR)
+        self.members = [_TFLiteModel(folder, num_threads) for folder in member_dirs(self.model_dir)]
+        self.metadata = self.members[0].metadata
+
+    @property
+    def keras_weights(self) -> Path:
+        """The (first) member's Keras weights, for tools that need the layers (feature maps)."""
+        return self.members[0].folder / KERAS_FILE
 
     def predict(self, crops: np.ndarray, flip: bool = False) -> np.ndarray:
         """(N, 48, 48) uint8 crops -> (N, 7) probabilities in ``EMOTIONS`` order, in one batch.
@@ -64,22 +102,10 @@ class EmotionClassifier:
         batch = crops[..., None].astype(np.float32)
         if flip:
             batch = np.concatenate([batch, batch[:, :, ::-1]])
-        probs = self._invoke(batch)
+        probs = np.mean([member.invoke(batch) for member in self.members], axis=0)
         if flip:
             probs = (probs[: len(crops)] + probs[len(crops) :]) / 2
         return probs
-
-    def _invoke(self, batch: np.ndarray) -> np.ndarray:
-        interpreter = self._interpreter()
-        inp = interpreter.get_input_details()[0]
-        if self._local.batch != len(batch):
-            interpreter.resize_tensor_input(inp["index"], batch.shape)
-            interpreter.allocate_tensors()
-            self._local.batch = len(batch)
-        interpreter.set_tensor(inp["index"], batch)
-        interpreter.invoke()
-        out = interpreter.get_output_details()[0]
-        return interpreter.get_tensor(out["index"]).astype(np.float32).copy()
 
 
 def _read_metadata(model_dir: Path) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -137,7 +138,25 @@ def _run_video(args) -> int:
     return 0
 
 
-SUBCOMMANDS = (_add_train, _add_evaluate, _add_analyze, _add_video)
+def _add_ensemble(sub) -> None:
+    from fer_engine.datasets import data_dir
+
+    p = sub.add_parser("ensemble", help="serve the average of several trained models (writes ensemble.json)")
+    p.add_argument("members", type=Path, nargs="+", help="model folders made by `train`, inside --out")
+    p.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help="the served model folder")
+    p.add_argument("--val-data", type=Path, default=data_dir() / "fer2013" / "val.npz")
+    p.set_defaults(func=_run_ensemble)
+
+
+def _run_ensemble(args) -> int:
+    from fer_engine.ensemble import write_ensemble
+
+    summary = write_ensemble(args.members, args.out, args.val_data)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+SUBCOMMANDS = (_add_train, _add_evaluate, _add_analyze, _add_video, _add_ensemble)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -150,9 +150,7 @@ def plot_confusion(report: dict, path: Path) -> None:
 
 def save_feature_maps(analyzer: Analyzer, face: np.ndarray, path: Path, per_layer: int = 8) -> bool:
     """What the CNN sees: the first channels of a few convolution layers for one 48x48 face."""
-    from fer_engine.classifier import KERAS_FILE
-
-    weights = analyzer.classifier.model_dir / KERAS_FILE
+    weights = analyzer.classifier.keras_weights
     try:
         import keras  # noqa: F401  (TensorFlow is a training-time dependency)
     except ImportError:

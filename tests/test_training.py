@@ -74,3 +74,22 @@ def test_evaluate_on_a_slice_writes_table_json_and_pngs(trained, val_npz, tmp_pa
     assert sum(map(sum, report["reports"]["fer2013"]["confusion"])) == len(index)
     for name in ("confusion_fer2013.png", "confusion_ferplus.png", "feature_maps.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_ensemble_serves_the_mean_of_its_members(trained, val_npz, tmp_path):
+    import shutil
+
+    from fer_engine.classifier import DEFAULT_MODEL_DIR, EmotionClassifier, member_dirs
+
+    served = tmp_path / "served"
+    shutil.copytree(trained["out"], served / "fresh")
+    shutil.copytree(member_dirs(DEFAULT_MODEL_DIR)[0], served / "committed")
+    result = _cli("ensemble", str(served / "fresh"), str(served / "committed"), "--out", str(served),
+                  "--val-data", str(val_npz))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((served / "ensemble.json").read_text())
+    assert record["members"] == ["fresh", "committed"] and "ferplus" in record["validation"]["ensemble"]
+    crops = np.load(val_npz)["x"][::400]
+    together = EmotionClassifier(served).predict(crops)
+    alone = [EmotionClassifier(served / name).predict(crops) for name in ("fresh", "committed")]
+    assert np.allclose(together, (alone[0] + alone[1]) / 2, atol=1e-6)
