@@ -186,6 +186,7 @@ def main() -> None:
         "memory": memory_section(args.photos, args.model),
     }
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=1))
 
 

@@ -14,7 +14,7 @@ from fer_engine.classifier import KERAS_FILE, METADATA_FILE, TFLITE_FILE, Emotio
 from fer_engine.datasets import FaceSet
 from fer_engine.labels import EMOTIONS, ferplus_majority
 from fer_engine.metrics import score
-from fer_engine.model import INPUT_SIZE
+from fer_engine.model import DEFAULT_STAGES, INPUT_SIZE, build_model
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def export_trained_model(model, val: FaceSet, train: FaceSet, metadata: dict, ou
     from fer_engine.train import predict_proba
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_weights(out_dir / KERAS_FILE)  # weights only: the optimizer state would triple the file
+    _save_bare_weights(model, out_dir / KERAS_FILE)
     rng = np.random.default_rng(0)
     calibration = train.x[rng.choice(len(train), min(CALIBRATION_IMAGES, len(train)), replace=False)]
     keras_probs = predict_proba(model, val.x)
@@ -116,3 +116,10 @@ def export_trained_model(model, val: FaceSet, train: FaceSet, metadata: dict, ou
     summary = {k: {lab: round(r["accuracy"], 4) for lab, r in v.items()} for k, v in metadata["validation"].items()}
     log.info("exported to %s; validation accuracy %s", out_dir, summary)
     return metadata
+
+
+def _save_bare_weights(model, path: Path) -> None:
+    """Layer weights only: a compiled model's file also carries the optimizer state (three times the size)."""
+    bare = build_model(DEFAULT_STAGES)
+    bare.set_weights(model.get_weights())
+    bare.save_weights(path)
