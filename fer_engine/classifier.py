@@ -102,10 +102,15 @@ class EmotionClassifier:
         batch = crops[..., None].astype(np.float32)
         if flip:
             batch = np.concatenate([batch, batch[:, :, ::-1]])
-        probs = np.mean([member.invoke(batch) for member in self.members], axis=0)
+        probs = np.mean([_normalised(member.invoke(batch)) for member in self.members], axis=0)
         if flip:
             probs = (probs[: len(crops)] + probs[len(crops) :]) / 2
         return probs
+
+
+def _normalised(probs: np.ndarray) -> np.ndarray:
+    """int8 outputs come in steps of 1/256 and sum to 1 only roughly; shares shown to people should add up."""
+    return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-6)
 
 
 def _read_metadata(model_dir: Path) -> dict:

@@ -50,7 +50,7 @@ def test_flip_averages_the_mirrored_face(analyzer, val_npz):
     single = analyzer.classifier.predict(crops)
     mirrored = analyzer.classifier.predict(crops[:, :, ::-1])
     flipped = Analyzer(flip=True, classifier=analyzer.classifier).classify_crops(crops)
-    assert np.allclose(flipped, (single + mirrored) / 2, atol=1e-5)
+    assert np.allclose(flipped, (single + mirrored) / 2, atol=1e-6)
     assert np.allclose(Analyzer(flip=False, classifier=analyzer.classifier).classify_crops(crops), single)
 
 
@@ -92,3 +92,8 @@ def test_analyzer_is_thread_safe(analyzer, photos_dir):
     with ThreadPoolExecutor(max_workers=6) as pool:
         counts = [len(a.faces) for a in pool.map(analyzer.analyze_bytes, data)]
     assert counts == expected
+
+
+def test_shares_add_up_to_one(analyzer, val_npz):
+    probs = analyzer.classify_crops(np.load(val_npz)["x"][::250])
+    assert np.allclose(probs.sum(axis=1), 1, atol=1e-5) and (probs >= 0).all()
