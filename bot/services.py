@@ -18,6 +18,7 @@ from storage import Store, open_store
 
 log = logging.getLogger(__name__)
 
+CHARTS_PER_MINUTE = 6
 SETTINGS_KEY = "moodlens.settings"
 SERVICES_KEY = "moodlens.services"
 
@@ -33,6 +34,8 @@ class Services:
     executor: ThreadPoolExecutor
     limiter: RateLimiter
     codec: ButtonCodec
+    #: /history renders a chart (~100 ms of CPU each): a flood of them must not hog the cores either.
+    chart_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(CHARTS_PER_MINUTE, 1))
     rng: random.Random = field(default_factory=random.Random)
 
 

@@ -26,7 +26,7 @@ from telegram.ext import Application
 from bot.app import COMMANDS, build_application
 from bot.callback_data import Action, ButtonCodec, ButtonData
 from bot.config import Settings
-from bot.services import Services, close_services, open_services
+from bot.services import CHARTS_PER_MINUTE, Services, close_services, open_services
 from dialogs import load_dialogs
 from fer_engine.datasets import data_dir
 from fer_engine.sample_images import screenshot
@@ -496,6 +496,18 @@ async def test_rate_limit_keeps_others_served(
         notices = [t for t in texts if t.startswith(prefix)]
         assert len(notices) == 1  # told once, not once per refused photo (the notice itself is throttled)
         assert len(await bot.services.store.checkins(ALICE)) == 3
+
+
+async def test_history_charts_are_rate_limited(bot: Bot, http: aiohttp.ClientSession) -> None:
+    await bot.services.store.add_checkin(ALICE, (0.1, 0.0, 0.1, 0.5, 0.1, 0.1, 0.1), "happy", 1)
+    alice = Person(http, ALICE)
+    sent = [await alice.say("/history") for _ in range(CHARTS_PER_MINUTE + 3)]
+    await alice.replies(sent[0], CHARTS_PER_MINUTE + 1)
+    await asyncio.sleep(0.3)  # anything more would have arrived by now
+    replies = [m for m in await alice.messages(sent[0]) if m["sender"] == "bot"]
+    prefix = DIALOGS.text("history_rate_limited", seconds=60).split("60")[0]
+    assert sum(m["kind"] == "photo" for m in replies) == CHARTS_PER_MINUTE
+    assert [(m["text"] or "").startswith(prefix) for m in replies if m["kind"] != "photo"] == [True]  # told once
 
 
 async def test_mostly_low_recent_expressions_add_support(bot: Bot, http: aiohttp.ClientSession) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from datetime import datetime, timedelta, timezone
 
 from telegram import Update
@@ -12,6 +13,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.history_chart import MoodPoint, dominant, points_from_checkins, render_chart, trend_words
+from bot.rate_limit import RateLimited
 from bot.replies import MAX_CAPTION, emoji
 from bot.services import services_of
 from dialogs import Dialogs
@@ -64,12 +66,19 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await message.reply_text(dialogs.text("history_empty", period=label))
         return
     try:
+        ticket = services.chart_limiter.admit(user.id)
+    except RateLimited as exc:
+        if exc.notify:
+            await message.reply_text(dialogs.text("history_rate_limited", seconds=math.ceil(exc.retry_after)))
+        return
+    try:
         await chat.send_action(ChatAction.UPLOAD_PHOTO)
     except TelegramError as exc:
         log.debug("chat action failed: %s", exc)
     points = points_from_checkins(checkins)
     text = summary_text(dialogs, label, points)
-    png = await asyncio.to_thread(render_chart, points, f"Your expressions, {label}")
+    async with ticket:
+        png = await asyncio.to_thread(render_chart, points, f"Your expressions, {label}")
     if len(text) <= MAX_CAPTION:
         await message.reply_photo(png, caption=text)
     else:  # not with today's texts, but a caption over the limit would be rejected
