@@ -40,20 +40,22 @@ class PeerTFLite:
         )
         self.interpreter.allocate_tensors()
         self.batch = 1
+        # The same fast path as ours (fer_engine/classifier.py): tensor indices looked up once.
+        self.input_index = self.interpreter.get_input_details()[0]["index"]
+        self.output_index = self.interpreter.get_output_details()[0]["index"]
 
     def predict(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
         out = [self._invoke(peer_input(crops[i : i + batch_size])) for i in range(0, len(crops), batch_size)]
         return np.concatenate(out)
 
     def _invoke(self, batch: np.ndarray) -> np.ndarray:
-        inp = self.interpreter.get_input_details()[0]
         if self.batch != len(batch):
-            self.interpreter.resize_tensor_input(inp["index"], batch.shape)
+            self.interpreter.resize_tensor_input(self.input_index, batch.shape)
             self.interpreter.allocate_tensors()
             self.batch = len(batch)
-        self.interpreter.set_tensor(inp["index"], batch)
+        self.interpreter.set_tensor(self.input_index, batch)
         self.interpreter.invoke()
-        return self.interpreter.get_tensor(self.interpreter.get_output_details()[0]["index"]).copy()
+        return self.interpreter.get_tensor(self.output_index)
 
 
 def peer_keras():

@@ -49,19 +49,21 @@ class _TFLiteModel:
             interpreter.allocate_tensors()
             self._local.interpreter = interpreter
             self._local.batch = 1
+            # Looked up once: the details calls build dicts, a visible share of a 0.25 ms inference.
+            self._local.input_index = interpreter.get_input_details()[0]["index"]
+            self._local.output_index = interpreter.get_output_details()[0]["index"]
         return interpreter
 
     def invoke(self, batch: np.ndarray) -> np.ndarray:
         interpreter = self._interpreter()
-        inp = interpreter.get_input_details()[0]
-        if self._local.batch != len(batch):
-            interpreter.resize_tensor_input(inp["index"], batch.shape)
+        local = self._local
+        if local.batch != len(batch):
+            interpreter.resize_tensor_input(local.input_index, batch.shape)
             interpreter.allocate_tensors()
-            self._local.batch = len(batch)
-        interpreter.set_tensor(inp["index"], batch)
+            local.batch = len(batch)
+        interpreter.set_tensor(local.input_index, batch)
         interpreter.invoke()
-        out = interpreter.get_output_details()[0]
-        return interpreter.get_tensor(out["index"]).astype(np.float32).copy()
+        return interpreter.get_tensor(local.output_index)
 
 
 def member_dirs(model_dir: Path) -> list[Path]:
