@@ -1,12 +1,15 @@
-"""Shared fixtures: the shared data folder, real photos, and one Analyzer for the session."""
+"""Shared fixtures: the shared data folder, one Analyzer for the session, and the local Bot API server."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from fer_engine.datasets import data_dir
+from sandbox import RunningServer, start_server
 
 DATA = data_dir()
 PHOTOS = DATA / "photos"
@@ -39,3 +42,29 @@ def analyzer():
     from fer_engine import Analyzer
 
     return Analyzer()
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # httpx (inside PTB) honours HTTP(S)_PROXY; traffic to the local sandbox must stay on the loopback.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def sandbox_options() -> dict:
+    """Keyword arguments for the sandbox server; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+async def server(sandbox_options: dict) -> AsyncIterator[RunningServer]:
+    srv = await start_server("127.0.0.1", 0, **sandbox_options)
+    yield srv
+    await srv.stop()
+
+
+@pytest.fixture
+async def http(server: RunningServer) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(base_url=server.url) as session:
+        yield session

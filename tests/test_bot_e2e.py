@@ -30,7 +30,7 @@ from bot.services import CHARTS_PER_MINUTE, Services, close_services, open_servi
 from dialogs import load_dialogs
 from fer_engine.datasets import data_dir
 from fer_engine.sample_images import screenshot
-from sandbox import RunningServer, start_server
+from sandbox import RunningServer
 
 PHOTOS = data_dir() / "photos"
 SECRET = b"test-button-secret-0123456789"
@@ -38,26 +38,6 @@ ALICE, BOB, CAROL = 1001, 1002, 1003
 DIALOGS = load_dialogs()
 
 pytestmark = pytest.mark.skipif(not (PHOTOS / "obama.jpg").exists(), reason=f"shared photos missing in {PHOTOS}")
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # httpx (inside PTB) honours HTTP(S)_PROXY; sandbox traffic must stay on the loopback.
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[RunningServer]:
-    srv = await start_server("127.0.0.1", 0)
-    yield srv
-    await srv.stop()
-
-
-@pytest.fixture
-async def http(server: RunningServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=server.url) as session:
-        yield session
 
 
 @dataclass

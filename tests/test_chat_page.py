@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 
 import aiohttp
@@ -33,16 +32,8 @@ class _Links(HTMLParser):
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[RunningServer]:
-    srv = await start_server("127.0.0.1", 0, max_upload_bytes=UPLOAD_LIMIT)
-    yield srv
-    await srv.stop()
-
-
-@pytest.fixture
-async def http(server: RunningServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=server.url) as session:
-        yield session
+def sandbox_options() -> dict:
+    return {"max_upload_bytes": UPLOAD_LIMIT}
 
 
 async def _page(http: aiohttp.ClientSession, path: str) -> tuple[aiohttp.ClientResponse, str]:

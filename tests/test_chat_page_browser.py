@@ -62,13 +62,6 @@ def browser_requirements() -> None:
     pytest.skip(f"chat page browser test skipped: {missing} (with CI set this fails)")
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # httpx (inside PTB) and Chromium must talk to 127.0.0.1 directly.
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
 @pytest.fixture
 async def browser(browser_requirements: None) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright

@@ -25,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from sandbox import RunningServer, start_server
+from sandbox import RunningServer
 
 UPLOAD_LIMIT = 64 * 1024
 ALICE = 111
@@ -43,24 +43,9 @@ def png_bytes(width: int = 3, height: int = 2) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # httpx (inside PTB) honours HTTP(S)_PROXY; never send sandbox traffic through a proxy.
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
 @pytest.fixture
-async def server() -> AsyncIterator[RunningServer]:
-    srv = await start_server("127.0.0.1", 0, max_upload_bytes=UPLOAD_LIMIT)
-    yield srv
-    await srv.stop()
-
-
-@pytest.fixture
-async def http(server: RunningServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=server.url) as session:
-        yield session
+def sandbox_options() -> dict:
+    return {"max_upload_bytes": UPLOAD_LIMIT}
 
 
 # -- the bot under test: a tiny echo app --------------------------------------------------------------------

@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 
 from telegram import Update
 from telegram.constants import ChatAction
-from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import keyboards
+from bot.handlers.guards import show_chat_action
 from bot.services import services_of
 
 log = logging.getLogger(__name__)
@@ -26,10 +26,7 @@ async def on_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(data.strip().splitlines()) <= 1:  # the header alone: nothing stored
         await message.reply_text(services.dialogs.text("export_empty"))
         return
-    try:
-        await chat.send_action(ChatAction.UPLOAD_DOCUMENT)
-    except TelegramError as exc:
-        log.debug("chat action failed: %s", exc)
+    await show_chat_action(chat, ChatAction.UPLOAD_DOCUMENT)
     filename = f"moodlens-export-{datetime.now(timezone.utc):%Y-%m-%d}.csv"
     await message.reply_document(data, filename=filename, caption=services.dialogs.text("export_caption"))
 

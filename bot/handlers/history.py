@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from datetime import datetime, timedelta, timezone
 
 from telegram import Update
 from telegram.constants import ChatAction
-from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.handlers.guards import admit_or_explain, show_chat_action
 from bot.history_chart import MoodPoint, dominant, points_from_checkins, render_chart, trend_words
-from bot.rate_limit import RateLimited
 from bot.replies import MAX_CAPTION, emoji
 from bot.services import services_of
 from dialogs import Dialogs
@@ -65,16 +63,10 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not checkins:
         await message.reply_text(dialogs.text("history_empty", period=label))
         return
-    try:
-        ticket = services.chart_limiter.admit(user.id)
-    except RateLimited as exc:
-        if exc.notify:
-            await message.reply_text(dialogs.text("history_rate_limited", seconds=math.ceil(exc.retry_after)))
+    ticket = await admit_or_explain(services.chart_limiter, user.id, message, dialogs, "history_rate_limited")
+    if ticket is None:
         return
-    try:
-        await chat.send_action(ChatAction.UPLOAD_PHOTO)
-    except TelegramError as exc:
-        log.debug("chat action failed: %s", exc)
+    await show_chat_action(chat, ChatAction.UPLOAD_PHOTO)
     points = points_from_checkins(checkins)
     text = summary_text(dialogs, label, points)
     async with ticket:

@@ -7,18 +7,18 @@ file_id are stored or logged.  Only the emotion scores of the main face become a
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import PurePosixPath
 
 from telegram import Chat, Document, Message, PhotoSize, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import keyboards
 from bot.config import Settings
 from bot.flows import send_offer, support_state
-from bot.rate_limit import RateLimited, Ticket
+from bot.handlers.guards import admit_or_explain, show_chat_action
+from bot.rate_limit import Ticket
 from bot.recognition import Recognition, main_face, reading_text, recognise_in_pool
 from bot.replies import percent
 from bot.services import Services, services_of, settings_of
@@ -64,11 +64,8 @@ async def _handle_image(update: Update, context: ContextTypes.DEFAULT_TYPE, medi
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     assert message is not None and user is not None and chat is not None
     dialogs = services.dialogs
-    try:
-        ticket = services.limiter.admit(user.id)
-    except RateLimited as exc:
-        if exc.notify:
-            await message.reply_text(dialogs.text("rate_limited", seconds=math.ceil(exc.retry_after)))
+    ticket = await admit_or_explain(services.limiter, user.id, message, dialogs, "rate_limited")
+    if ticket is None:
         return
     try:
         result = await _recognise(services, settings, message, chat, media, ticket)
@@ -83,10 +80,7 @@ async def _recognise(
 ) -> Recognition | None:
     """Check the size, download into memory, recognise in the pool; None when a refusal was already sent."""
     dialogs = services.dialogs
-    try:
-        await chat.send_action(ChatAction.TYPING)  # at once, even if this photo waits for the person's earlier ones
-    except TelegramError as exc:  # cosmetic only; the reply matters
-        log.debug("chat action failed: %s", exc)
+    await show_chat_action(chat, ChatAction.TYPING)  # at once, even if this photo waits for earlier ones
     too_large = dialogs.text("too_large", max_mb=settings.max_upload_label)
     async with ticket:
         if media.file_size is not None and media.file_size > settings.max_upload_bytes:
