@@ -21,6 +21,7 @@ from bot.callback_data import Action, ButtonData, ButtonError
 from bot.flows import send_items, send_offer, support_state
 from bot.replies import MAX_CALLBACK_ANSWER, clip
 from bot.services import Services, services_of
+from storage import CheckIn
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +65,23 @@ async def _quietly(action: Awaitable[object]) -> None:
         log.debug("edit skipped: %s", exc)
 
 
-async def _kind(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
-    assert data.checkin is not None and data.kind is not None
+async def _own_checkin(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> CheckIn | None:
+    """The pressing person's check-in the button refers to, with the press answered; None (answered as stale)
+    when it is not theirs, is gone, or the button's message is."""
+    assert data.checkin is not None
     checkin = await services.store.get_checkin(user_id, data.checkin)
     if checkin is None or query.message is None:
         await _stale(services, query)
-        return
+        return None
     await _answer(query)
+    return checkin
+
+
+async def _kind(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    assert data.kind is not None
+    checkin = await _own_checkin(services, query, user_id, data)
+    if checkin is None or query.message is None:
+        return
     state = await support_state(services, user_id)
     await send_items(
         services,
@@ -84,12 +95,9 @@ async def _kind(services: Services, query: CallbackQuery, user_id: int, data: Bu
 
 
 async def _other(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
-    assert data.checkin is not None
-    checkin = await services.store.get_checkin(user_id, data.checkin)
+    checkin = await _own_checkin(services, query, user_id, data)
     if checkin is None or query.message is None:
-        await _stale(services, query)
         return
-    await _answer(query)
     state = await support_state(services, user_id)
     emotion = checkin.effective_emotion
     await send_offer(
@@ -104,21 +112,15 @@ async def _other(services: Services, query: CallbackQuery, user_id: int, data: B
 
 
 async def _not_now(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
-    assert data.checkin is not None
-    if await services.store.get_checkin(user_id, data.checkin) is None or query.message is None:
-        await _stale(services, query)
+    if await _own_checkin(services, query, user_id, data) is None:
         return
-    await _answer(query)
     await _quietly(query.edit_message_reply_markup(reply_markup=None))
     await query.message.chat.send_message(services.dialogs.text("not_now"))
 
 
 async def _not_quite(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
-    assert data.checkin is not None
-    if await services.store.get_checkin(user_id, data.checkin) is None or query.message is None:
-        await _stale(services, query)
+    if await _own_checkin(services, query, user_id, data) is None:
         return
-    await _answer(query)
     markup = keyboards.corrections(services.codec, services.dialogs, user_id, data.checkin)
     await query.message.chat.send_message(services.dialogs.text("not_quite.prompt"), reply_markup=markup)
 
