@@ -32,7 +32,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import build_application  # noqa: E402
+from bot.app import build_application, polling, running  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.services import close_services, open_services  # noqa: E402
 from fer_engine.classifier import DEFAULT_MODEL_DIR  # noqa: E402
@@ -202,9 +202,7 @@ async def main(args: argparse.Namespace) -> int:
         services = await open_services(settings)
         app = build_application(settings, services)
         try:
-            async with app, aiohttp.ClientSession() as session:
-                await app.start()
-                await app.updater.start_polling(poll_interval=0, timeout=10)
+            async with running(app, polling()), aiohttp.ClientSession() as session:
                 client = Client(server, session, photos)
                 cycle = itertools.cycle(PHOTOS)
                 model = os.environ.get("FER_MODEL_DIR") or DEFAULT_MODEL_DIR
@@ -229,8 +227,6 @@ async def main(args: argparse.Namespace) -> int:
                     f"(b) {args.users} users x {args.per_user} photos at once", client, crowd, sequential=False,
                     db_path=db_path, dialogs=services.dialogs,
                 )  # fmt: skip
-                await app.updater.stop()
-                await app.stop()
         finally:
             await close_services(services)
             await server.stop()

@@ -10,7 +10,7 @@ import signal
 import sys
 from urllib.parse import urlsplit
 
-from bot.app import build_application
+from bot.app import UpdateSource, build_application, polling, running
 from bot.config import SANDBOX_TOKEN, Settings, SettingsError, load_settings
 from bot.logging_setup import configure_logging
 from bot.services import close_services, open_services
@@ -53,39 +53,35 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             server = await start_server(settings.sandbox_host, settings.sandbox_port, token=SANDBOX_TOKEN)
             settings = dataclasses.replace(settings, api_base_url=server.base_url, file_base_url=server.base_file_url)
         app = build_application(settings, services)
-        async with app:
-            if app.post_init is not None:  # Application.run_* would call it; we run the loop ourselves
-                await app.post_init(app)
-            await app.start()
-            assert app.updater is not None
-            if settings.mode == "webhook":
-                assert settings.webhook_url is not None
-                await app.updater.start_webhook(
-                    listen=settings.webhook_listen,
-                    port=settings.webhook_port,
-                    url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-                    webhook_url=settings.webhook_url,
-                    secret_token=settings.webhook_secret_token,
-                )
-                log.info(
-                    "MoodLens is running as @%s (webhook on %s:%d)",
-                    app.bot.username,
-                    settings.webhook_listen,
-                    settings.webhook_port,
-                )
-            else:
-                await app.updater.start_polling(poll_interval=0.0, timeout=10)
-                log.info("MoodLens is running as @%s (polling)", app.bot.username)
+        async with running(app, _update_source(settings)):
+            how = (
+                f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
+                if settings.mode == "webhook"
+                else "polling"
+            )
+            log.info("MoodLens is running as @%s (%s)", app.bot.username, how)
             if server is not None:
                 print(sandbox_banner(server.url), flush=True)
             await stop.wait()
             log.info("stopping")
-            await app.updater.stop()
-            await app.stop()
     finally:
         await close_services(services)
         if server is not None:
             await server.stop()
+
+
+def _update_source(settings: Settings) -> UpdateSource:
+    """Long polling by default; a webhook server when BOT_MODE=webhook."""
+    if settings.mode != "webhook":
+        return polling()
+    assert settings.webhook_url is not None
+    return lambda updater: updater.start_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+        webhook_url=settings.webhook_url,
+        secret_token=settings.webhook_secret_token,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ChatType
@@ -15,6 +17,7 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    Updater,
     filters,
 )
 
@@ -51,6 +54,34 @@ def build_application(settings: Settings, services: Services) -> Application:
     _add_handlers(app)
     app.add_error_handler(on_error)
     return app
+
+
+UpdateSource = Callable[[Updater], Awaitable[object]]
+
+
+def polling(timeout: int = 10) -> UpdateSource:
+    """Long polling as the update source (``timeout``: seconds each getUpdates may wait)."""
+    return lambda updater: updater.start_polling(poll_interval=0.0, timeout=timeout)
+
+
+@asynccontextmanager
+async def running(app: Application, start_updates: UpdateSource) -> AsyncIterator[Application]:
+    """What ``Application.run_polling``/``run_webhook`` do, for callers that own the event loop.
+
+    Initialise, set the command menu (post_init), start the handlers and the update source; on exit
+    stop both again.  Used by ``python -m bot`` (which shares its loop with the sandbox), tests and benchmarks.
+    """
+    async with app:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        assert app.updater is not None
+        await start_updates(app.updater)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
 
 
 def _file_url_for(api_base_url: str) -> str:

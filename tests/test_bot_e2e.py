@@ -23,7 +23,7 @@ import cv2
 import pytest
 from telegram.ext import Application
 
-from bot.app import COMMANDS, build_application
+from bot.app import COMMANDS, build_application, polling, running
 from bot.callback_data import Action, ButtonCodec, ButtonData
 from bot.config import Settings
 from bot.services import CHARTS_PER_MINUTE, Services, close_services, open_services
@@ -61,15 +61,8 @@ async def running_bot(server: RunningServer, db_path: Path, analyzer: Any, **ove
     services = await open_services(settings, analyzer=analyzer)
     app = build_application(settings, services)
     try:
-        async with app:
-            await app.post_init(app)  # as Application.run_polling would (it sets the command menu)
-            await app.start()
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-            try:
-                yield Bot(app, services, settings)
-            finally:
-                await app.updater.stop()
-                await app.stop()
+        async with running(app, polling(timeout=1)):
+            yield Bot(app, services, settings)
     finally:
         await close_services(services)
 

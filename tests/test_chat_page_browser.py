@@ -11,15 +11,15 @@ import importlib.util
 import os
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction
-from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bot.app import polling, running
 from fer_engine.datasets import data_dir
 from sandbox import RunningServer, start_server
 
@@ -74,22 +74,6 @@ async def browser(browser_requirements: None) -> AsyncIterator[Any]:
             await chromium.close()
 
 
-@asynccontextmanager
-async def running(app: Application) -> AsyncIterator[Application]:
-    """Run a PTB application (polling the sandbox) for the duration of the block."""
-    async with app:
-        assert app.updater is not None
-        if app.post_init is not None:  # what run_polling() does after initialize(): the bot sets its command menu
-            await app.post_init(app)
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        await app.start()
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
-
-
 @pytest.fixture
 async def real_bot(browser_requirements: None, tmp_path: Path) -> AsyncIterator[RunningServer]:
     """The sandbox on a free port with the real MoodLens Application polling it."""
@@ -109,7 +93,7 @@ async def real_bot(browser_requirements: None, tmp_path: Path) -> AsyncIterator[
     settings = load_settings(env, env_file=None)
     services = await open_services(settings)
     try:
-        async with running(build_application(settings, services)):
+        async with running(build_application(settings, services), polling(timeout=1)):
             yield server
     finally:
         await close_services(services)
@@ -156,7 +140,7 @@ async def echo_bot(browser_requirements: None) -> AsyncIterator[RunningServer]:
     app.add_handler(MessageHandler(filters.ALL, _echo))
     app.add_handler(CallbackQueryHandler(_edit))
     try:
-        async with running(app):
+        async with running(app, polling(timeout=1)):
             yield server
     finally:
         await server.stop()
