@@ -22,7 +22,7 @@ import numpy as np
 from fer_engine.analyzer import Analyzer
 from fer_engine.classifier import DEFAULT_MODEL_DIR
 from fer_engine.datasets import data_dir, load_npz
-from fer_engine.export import validation_reports
+from fer_engine.metrics import validation_reports
 from fer_engine.video import annotate_video
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

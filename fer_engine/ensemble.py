@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fer_engine.classifier import ENSEMBLE_FILE, EmotionClassifier
 from fer_engine.datasets import load_npz
-from fer_engine.export import validation_reports
+from fer_engine.metrics import validation_reports
 
 
 def write_ensemble(members: list[Path], out_dir: Path, val_path: Path) -> dict:

@@ -16,11 +16,10 @@ import numpy as np
 from fer_engine.analyzer import Analyzer
 from fer_engine.datasets import FaceSet, load_npz
 from fer_engine.errors import ImageError
-from fer_engine.export import validation_reports
 from fer_engine.faces import detect_faces
 from fer_engine.image_io import read_image_file
 from fer_engine.labels import EMOTIONS
-from fer_engine.metrics import Report, format_report
+from fer_engine.metrics import Report, format_report, validation_reports
 from fer_engine.preprocess import crop_face, resize_crops
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ import numpy as np
 
 from fer_engine.classifier import KERAS_FILE, METADATA_FILE, TFLITE_FILE, EmotionClassifier
 from fer_engine.datasets import FaceSet
-from fer_engine.labels import EMOTIONS, ferplus_majority
-from fer_engine.metrics import score
+from fer_engine.labels import EMOTIONS
+from fer_engine.metrics import validation_reports
 from fer_engine.model import DEFAULT_STAGES, INPUT_SIZE, build_model
 
 log = logging.getLogger(__name__)
@@ -45,20 +45,6 @@ def convert(model, calibration: np.ndarray | None) -> bytes:
 
         converter.representative_dataset = representative
     return converter.convert()
-
-
-def validation_reports(probs: np.ndarray, val: FaceSet) -> dict:
-    """Reports against the set's own labels and, when FER+ votes exist, the FER+ majority.
-
-    A set with votes is FER2013-derived, so its ``y`` is reported as the FER2013 label.
-    """
-    pred = probs.argmax(axis=1)
-    if val.votes is None:
-        return {"labels": score(val.y, pred, "labels (y)").as_dict()}
-    return {
-        "fer2013": score(val.y, pred, "FER2013 label").as_dict(),
-        "ferplus": score(ferplus_majority(val.votes), pred, "FER+ majority").as_dict(),
-    }
 
 
 def _git(*args: str) -> str | None:

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from fer_engine.labels import EMOTIONS, NUM_CLASSES
+from fer_engine.datasets import FaceSet
+from fer_engine.labels import EMOTIONS, NUM_CLASSES, ferplus_majority
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,17 @@ def format_report(report: Report) -> str:
     for name, row in zip(EMOTIONS, report.confusion, strict=True):
         lines.append(f"{name:10}" + " ".join(f"{v:>6}" for v in row))
     return "\n".join(lines)
+
+
+def validation_reports(probs: np.ndarray, val: FaceSet) -> dict:
+    """Reports against the set's own labels and, when FER+ votes exist, the FER+ majority.
+
+    A set with votes is FER2013-derived, so its ``y`` is reported as the FER2013 label.
+    """
+    pred = probs.argmax(axis=1)
+    if val.votes is None:
+        return {"labels": score(val.y, pred, "labels (y)").as_dict()}
+    return {
+        "fer2013": score(val.y, pred, "FER2013 label").as_dict(),
+        "ferplus": score(ferplus_majority(val.votes), pred, "FER+ majority").as_dict(),
+    }
