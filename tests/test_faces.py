@@ -1,4 +1,4 @@
-"""Face detection on the real photos, on face-free images, and across image sizes."""
+"""Face detection on the real photos, hard variants (close-ups, tilts), face-free images; the fallback."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import cv2
 import pytest
 
 from benchmarks.compare_detectors import EXPECTED
-from fer_engine.faces import detect_faces
+from fer_engine.detectors import yunet
+from fer_engine.faces import AUTO, HAAR, YUNET, Box, DetectorSettings, detect_faces, resolve_backend
 from fer_engine.image_io import read_image_file
 from fer_engine.sample_images import textures
 
@@ -52,3 +53,64 @@ def test_rotated_photo_is_found_after_exif_rotation(photos_dir, tmp_path):
     stored.save(path, exif=exif)
     assert len(detect_faces(read_image_file(path))) == 1
     assert detect_faces(cv2.imread(str(path), cv2.IMREAD_IGNORE_ORIENTATION | cv2.IMREAD_COLOR)) == []
+
+
+# The CNN detector (yunet) where its wheel is installed, the Haar fallback everywhere.
+
+needs_yunet = pytest.mark.skipif(not yunet.available(), reason="the yuface wheel has no build for this platform")
+
+
+def _cut_close_up(image, box: Box, cut: float):
+    """A close-up: the face fills the frame and ``cut`` of its width is lost past the left and top edges."""
+    x0, y0 = box.x + round(cut * box.w), box.y + round(cut * box.h)
+    return image[y0 : box.y + box.h + box.h // 10, x0 : box.x + box.w + box.w // 10]
+
+
+@needs_yunet
+def test_default_detector_is_the_cnn_with_landmarks(photos_dir):
+    assert resolve_backend(AUTO) == YUNET
+    [face] = detect_faces(read_image_file(photos_dir / "obama.jpg"))
+    left_eye, right_eye, nose, mouth_left, mouth_right = face.landmarks
+    assert left_eye[0] < nose[0] < right_eye[0] and max(left_eye[1], right_eye[1]) < nose[1] < mouth_left[1]
+    assert face.x < left_eye[0] and right_eye[0] < face.x + face.w, "landmarks in the photo's own pixels"
+
+
+@needs_yunet
+@pytest.mark.parametrize("name", ["obama.jpg", "biden.jpg", "img1.jpg"])
+def test_close_up_cut_by_the_frame_is_found(photos_dir, name):
+    image = read_image_file(photos_dir / name)
+    [box] = detect_faces(image)
+    close_up = _cut_close_up(image, box, 0.15)
+    assert detect_faces(close_up, DetectorSettings(backend=HAAR, edge_padding=0)) == [], "what Haar alone misses"
+    assert len(detect_faces(close_up)) == 1
+
+
+@needs_yunet
+@pytest.mark.parametrize("angle", [-30, 30])
+def test_head_tilted_thirty_degrees_is_found(photos_dir, angle):
+    image = read_image_file(photos_dir / "obama.jpg")
+    centre = (image.shape[1] / 2, image.shape[0] / 2)
+    turned = cv2.warpAffine(image, cv2.getRotationMatrix2D(centre, angle, 1.0), image.shape[1::-1],
+                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    [face] = detect_faces(turned)
+    assert face.landmarks is not None and min(face.w, face.h) > 200
+
+
+@needs_yunet
+@pytest.mark.parametrize("name", sorted(textures()))
+def test_second_look_adds_no_face_to_face_free_images(name):
+    assert detect_faces(textures()[name], DetectorSettings(edge_padding=0.5)) == []
+
+
+def test_haar_fallback_when_the_wheel_is_missing(photos_dir, monkeypatch):
+    monkeypatch.setattr(yunet, "yuface", None)
+    assert resolve_backend(AUTO) == HAAR
+    with pytest.raises(RuntimeError, match="yuface"):
+        detect_faces(read_image_file(photos_dir / "obama.jpg"), DetectorSettings(backend=YUNET))
+    [face] = detect_faces(read_image_file(photos_dir / "obama.jpg"))
+    assert face.landmarks is None and face.w > 150
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="unknown face detector"):
+        resolve_backend("mtcnn")
