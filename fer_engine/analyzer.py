@@ -11,7 +11,7 @@ from fer_engine.classifier import EmotionClassifier
 from fer_engine.faces import Box, DetectorSettings, detect_faces
 from fer_engine.image_io import decode_image, read_image_file
 from fer_engine.labels import EMOTIONS
-from fer_engine.preprocess import crop_face
+from fer_engine.preprocess import face_crop
 from fer_engine.quality import QUALITY_MESSAGES, assess
 
 
@@ -92,8 +92,7 @@ class Analyzer:
 
     def analyze_image(self, image: np.ndarray) -> Analysis:
         """Analyse an upright BGR (or grey) uint8 image."""
-        boxes = detect_faces(image, self.detector)
-        crops = [crop_face(image, box) for box in boxes]
+        boxes, crops = self.face_crops(image)
         verdicts = [assess(box, crop) for box, crop in zip(boxes, crops, strict=True)]
         judged = [i for i, verdict in enumerate(verdicts) if verdict is None]
         probs = self.classify_crops(np.stack([crops[i] for i in judged])) if judged else np.zeros((0, 7))
@@ -103,6 +102,11 @@ class Analyzer:
             for i, box in enumerate(boxes)
         ]
         return Analysis(width=image.shape[1], height=image.shape[0], faces=faces)
+
+    def face_crops(self, image: np.ndarray) -> tuple[list[Box], list[np.ndarray]]:
+        """Every face's box (largest first) and its 48x48 grey crop, framed as the CNN was trained."""
+        boxes = detect_faces(image, self.detector)
+        return boxes, [face_crop(image, box) for box in boxes]
 
     def classify_crops(self, crops: np.ndarray) -> np.ndarray:
         """(N, 48, 48) uint8 grey crops -> (N, 7) probabilities, all in one batch."""

@@ -16,11 +16,11 @@ import numpy as np
 from fer_engine.analyzer import Analyzer
 from fer_engine.datasets import FaceSet, load_npz
 from fer_engine.errors import ImageError
-from fer_engine.faces import detect_faces
+from fer_engine.faces import Box
 from fer_engine.image_io import read_image_file
 from fer_engine.labels import EMOTIONS
 from fer_engine.metrics import Report, format_report, validation_reports
-from fer_engine.preprocess import crop_face, resize_crops
+from fer_engine.preprocess import INPUT_SIZE, crop_face, resize_crops
 
 log = logging.getLogger(__name__)
 
@@ -47,39 +47,59 @@ class FolderSet:
     skipped_classes: tuple[str, ...]
 
 
-def load_folder(root: Path, analyzer: Analyzer) -> FolderSet:
-    """One sub-folder per class; the largest face of each photo is used."""
+def load_folder(root: Path, analyzer: Analyzer, crops: bool = False, per_class: int | None = None) -> FolderSet:
+    """One sub-folder per class; the largest face of each photo is used.
+
+    With ``crops`` the photos are already face crops (as in film-still sets): each whole image,
+    squared, is the face and no detector runs.  ``per_class`` keeps the first N photos of each class.
+    """
     crops, labels, no_face, unreadable, skipped = [], [], 0, 0, []
     for sub in sorted(p for p in root.iterdir() if p.is_dir()):
         name = CLASS_ALIASES.get(sub.name.lower())
         if name is None:
             skipped.append(sub.name)
             continue
-        for path in sorted(p for p in sub.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
+        for path in sorted(p for p in sub.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:per_class]:
             try:
                 image = read_image_file(path)
             except ImageError as exc:
                 log.warning("%s: %s", path, exc)
                 unreadable += 1
                 continue
-            boxes = detect_faces(image, analyzer.detector)
-            if not boxes:
+            faces = [whole_image_crop(image)] if crops else analyzer.face_crops(image)[1]
+            if not faces:
                 no_face += 1
                 continue
-            crops.append(crop_face(image, boxes[0]))
+            crops.append(faces[0])
             labels.append(EMOTIONS.index(name))
     if skipped:
         log.warning("left out folders that name no class of ours: %s", ", ".join(skipped))
-    x = np.stack(crops) if crops else np.zeros((0, 48, 48), np.uint8)
+    x = np.stack(crops) if crops else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
     return FolderSet(FaceSet(x, np.array(labels, np.int64)), no_face, unreadable, tuple(skipped))
 
 
-def evaluate(data: Path, out_dir: Path, analyzer: Analyzer, feature_maps: bool = True) -> dict:
-    """Score the analyzer's classifier on ``data``; write JSON and PNGs to ``out_dir``; return the summary."""
+def whole_image_crop(image: np.ndarray) -> np.ndarray:
+    """An image that is already a face crop, squared by replicating its edges, at the CNN's size."""
+    height, width = image.shape[:2]
+    return crop_face(image, Box(0, 0, width, height), margin=0.0)
+
+
+def evaluate(
+    data: Path,
+    out_dir: Path,
+    analyzer: Analyzer,
+    feature_maps: bool = True,
+    crops: bool = False,
+    per_class: int | None = None,
+) -> dict:
+    """Score the analyzer's classifier on ``data``; write JSON and PNGs to ``out_dir``; return the summary.
+
+    For a folder, ``crops`` and ``per_class`` are passed to ``load_folder``.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     extra: dict = {}
     if data.is_dir():
-        folder = load_folder(data, analyzer)
+        folder = load_folder(data, analyzer, crops=crops, per_class=per_class)
         faces = folder.faces
         extra = {
             "photos_without_face": folder.no_face,
@@ -164,7 +184,7 @@ def save_feature_maps(analyzer: Analyzer, face: np.ndarray, path: Path, per_laye
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from fer_engine.model import load_keras_model
+    from fer_engine.training.model import load_keras_model
 
     model = load_keras_model(weights)
     layers = [layer for layer in model.layers if layer.name.endswith("relu0") or layer.name.endswith("relu1")]

@@ -1,13 +1,15 @@
-"""Crops fed to the CNN, FER+ label handling, and the metrics."""
+"""Crops fed to the CNN (box crops and aligned crops), FER+ label handling, and the metrics."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
+import pytest
 
 from fer_engine.faces import Box
 from fer_engine.labels import EMOTIONS, ferplus_distribution, ferplus_majority, mixed_targets
 from fer_engine.metrics import score
-from fer_engine.preprocess import crop_face, resize_crops
+from fer_engine.preprocess import SIDE_PER_EYE_DISTANCE, aligned_crop, crop_face, face_crop, resize_crops
 
 
 def test_crop_is_48x48_grey_from_colour():
@@ -67,3 +69,52 @@ def test_metrics_on_a_known_confusion():
     assert report.confusion[0][3] == 1 and report.confusion[3][0] == 1
     assert report.per_class["happy"].precision == 2 / 3 and report.per_class["happy"].recall == 2 / 3
     assert abs(report.macro_f1 - np.mean([0.5, 1.0, 2 / 3])) < 1e-9, "macro over classes that occur"
+
+
+def _face_marks(angle_deg: float, centre=(200.0, 180.0), eye_distance=60.0) -> tuple[np.ndarray, np.ndarray]:
+    """A grey image with dark eyes and mouth corners turned by ``angle_deg``, and those five landmarks."""
+    turn = np.radians(angle_deg)
+    across, down = np.array([np.cos(turn), np.sin(turn)]), np.array([-np.sin(turn), np.cos(turn)])
+    half = eye_distance / 2
+    offsets = [(-half, 0), (half, 0), (0, 0.6 * eye_distance), (-0.7 * half, eye_distance), (0.7 * half, eye_distance)]
+    points = np.array([np.array(centre) + dx * across + dy * down for dx, dy in offsets])
+    image = np.full((400, 400), 200, np.uint8)
+    for index in (0, 1, 3, 4):
+        cv2.circle(image, tuple(int(v) for v in points[index].round()), round(eye_distance / 10), 0, -1)
+    return image, points
+
+
+@pytest.mark.parametrize("angle", [-30, -12, 0, 20])
+def test_aligned_crop_levels_the_eyes(angle):
+    image, landmarks = _face_marks(angle)
+    crop = aligned_crop(image, landmarks, size=96)
+    dark = np.argwhere(crop < 100)
+    upper = dark[dark[:, 0] < dark[:, 0].mean()]  # the eyes sit above the mouth corners
+    left, right = upper[upper[:, 1] < 48], upper[upper[:, 1] >= 48]
+    assert len(left) and len(right), "both eyes inside the crop"
+    assert abs(left[:, 0].mean() - right[:, 0].mean()) < 1.5, "eyes on one row"
+    assert abs((left[:, 1].mean() + right[:, 1].mean()) / 2 - 47.5) < 1.5, "centred between the eyes"
+
+
+def test_aligned_crop_keeps_fer2013_framing_at_any_face_size():
+    small_image, small = _face_marks(0, eye_distance=30)
+    big_image, big = _face_marks(0, eye_distance=120)
+    crop_small, crop_big = aligned_crop(small_image, small), aligned_crop(big_image, big)
+    assert crop_small.shape == crop_big.shape == (48, 48)
+    assert np.abs(crop_small.astype(int) - crop_big.astype(int)).mean() < 12, "same framing, whatever the size"
+    eye_columns = np.argwhere(crop_big[:24] < 100)[:, 1]
+    eye_span = eye_columns.max() - eye_columns.min()
+    assert 48 / SIDE_PER_EYE_DISTANCE < eye_span + 6 < 48 / SIDE_PER_EYE_DISTANCE + 16
+
+
+def test_face_crop_aligns_only_with_landmarks(photos_dir):
+    from fer_engine.faces import detect_faces
+    from fer_engine.image_io import read_image_file
+
+    image = read_image_file(photos_dir / "obama.jpg")
+    box = detect_faces(image)[0]
+    plain = Box(box.x, box.y, box.w, box.h)
+    assert np.array_equal(face_crop(image, plain), crop_face(image, plain))
+    if box.landmarks is not None:
+        assert face_crop(image, box).shape == (48, 48)
+        assert not np.array_equal(face_crop(image, box), crop_face(image, box))
