@@ -16,39 +16,39 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _add_train(sub) -> None:
-    from fer_engine.train import TrainSettings
+    from fer_engine.training.train import DEFAULT_RECIPE, RECIPES
 
-    defaults = TrainSettings()
-    p = sub.add_parser("train", help="train the CNN on FER2013 + FER+ votes (resumable)")
-    p.add_argument("--train-data", default=defaults.train_path, help="npz with x, y[, votes] (default: %(default)s)")
-    p.add_argument("--val-data", default=defaults.val_path, help="npz for model selection (default: %(default)s)")
-    p.add_argument("--run-dir", type=Path, default=PROJECT_ROOT / "runs" / "train", help="checkpoints; resumes there")
+    p = sub.add_parser("train", help="train the CNN on FER2013 + FER+ votes (+ AffectNet); resumable")
+    p.add_argument("--recipe", choices=sorted(RECIPES), default=DEFAULT_RECIPE, help="default: %(default)s")
+    p.add_argument("--train-data", dest="train_path", help="npz with x, y[, votes] (default: FER2013 train)")
+    p.add_argument("--val-data", dest="val_path", help="npz for model selection (default: FER2013 val)")
+    p.add_argument("--init", dest="init_weights", help="start from these Keras weights (fine-tuning)")
+    p.add_argument("--run-dir", type=Path, help="checkpoints; resumes there (default: runs/<recipe>/run)")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help="where the final model goes")
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    p.add_argument("--lr", type=float, default=defaults.peak_lr, help="peak learning rate")
-    p.add_argument("--ferplus-weight", type=float, default=defaults.ferplus_weight)
-    p.add_argument("--limit", type=int, help="train on the first N images only (smoke test)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", dest="peak_lr", type=float, help="peak learning rate")
+    p.add_argument("--ferplus-weight", type=float)
+    p.add_argument("--limit", type=int, help="train on the first N images of each source only (smoke test)")
     p.add_argument("--val-limit", type=int, help="validate on the first N images only")
-    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--dev-per-class", type=int, help="score only the first N dev photos of each class (smoke test)")
+    p.add_argument("--seed", type=int)
     p.set_defaults(func=_run_train)
 
 
-def _run_train(args) -> int:
-    from fer_engine.train import TrainSettings, train
+#: CLI options that override a recipe's setting of the same name.
+TRAIN_OVERRIDES = (
+    "train_path", "val_path", "init_weights", "epochs", "batch_size", "peak_lr", "ferplus_weight", "limit",
+    "val_limit", "dev_per_class", "seed",
+)  # fmt: skip
 
-    settings = TrainSettings(
-        train_path=str(args.train_data),
-        val_path=str(args.val_data),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        peak_lr=args.lr,
-        ferplus_weight=args.ferplus_weight,
-        limit=args.limit,
-        val_limit=args.val_limit,
-        seed=args.seed,
-    )
-    metadata = train(settings, args.run_dir, args.out)
+
+def _run_train(args) -> int:
+    from fer_engine.training.train import recipe, train
+
+    settings = recipe(args.recipe, **{name: getattr(args, name) for name in TRAIN_OVERRIDES})
+    run_dir = args.run_dir or PROJECT_ROOT / "runs" / args.recipe / "run"
+    metadata = train(settings, run_dir, args.out)
     print(f"done: best epoch {metadata.get('best_epoch')}, validation {metadata.get('validation', {})}")
     return 0
 
@@ -72,6 +72,8 @@ def _add_evaluate(sub) -> None:
                    help="npz with x, y[, votes], or a folder with one sub-folder of photos per class")  # fmt: skip
     p.add_argument("--out", type=Path, default=PROJECT_ROOT / "out" / "evaluate", help="where JSON and PNGs go")
     p.add_argument("--no-feature-maps", dest="feature_maps", action="store_false")
+    p.add_argument("--crops", action="store_true", help="a folder of face crops: each whole image is the face")
+    p.add_argument("--per-class", type=int, help="a folder: only the first N photos of each class (a quick slice)")
     _add_model_options(p)
     p.set_defaults(func=_run_evaluate)
 
@@ -83,7 +85,8 @@ def _run_evaluate(args) -> int:
         print(f"error: {args.data} does not exist", file=sys.stderr)
         return 2
     try:
-        summary = evaluate(args.data, args.out, _analyzer(args), feature_maps=args.feature_maps)
+        summary = evaluate(args.data, args.out, _analyzer(args), feature_maps=args.feature_maps, crops=args.crops,
+                           per_class=args.per_class)  # fmt: skip
     except ValueError as exc:  # a file that is not a labelled set
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -10,9 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fer_engine.datasets import data_dir
+
 pytest.importorskip("tensorflow", reason="training needs the [train] extra (tensorflow-cpu)")
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = data_dir()
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -23,8 +26,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def trained(tmp_path_factory, train_npz, val_npz):
     root = tmp_path_factory.mktemp("training")
     run, out = root / "run", root / "weights"
-    common = ["train", "--train-data", str(train_npz), "--val-data", str(val_npz), "--limit", "320",
-              "--val-limit", "400", "--batch-size", "64", "--run-dir", str(run), "--out", str(out)]  # fmt: skip
+    common = ["train", "--recipe", "fer2013", "--train-data", str(train_npz), "--val-data", str(val_npz),
+              "--limit", "320", "--val-limit", "400", "--batch-size", "64",
+              "--run-dir", str(run), "--out", str(out)]  # fmt: skip
     first = _cli(*common, "--epochs", "1")
     assert first.returncode == 0, first.stderr[-3000:]
     return {"run": run, "out": out, "common": common, "first": first}
@@ -58,6 +62,51 @@ def test_training_resumes_from_its_checkpoint(trained):
     assert "resuming after epoch 1" in second.stderr
     state = json.loads((trained["run"] / "state.json").read_text())
     assert state["epochs_done"] == 2 and [e["epoch"] for e in state["history"]] == [1, 2]
+
+
+@pytest.fixture(scope="module")
+def fine_tuned(trained, tmp_path_factory, val_npz):
+    """The 'mixed' recipe on a slice: starts from the first model, adds AffectNet, scores dev-set slices."""
+    affectnet, dev = DATA / "affectnet" / "train.npz", DATA / "dev"
+    if not affectnet.exists() or not dev.exists():
+        pytest.skip("shared data missing: affectnet/ or dev/")
+    root = tmp_path_factory.mktemp("mixed")
+    result = _cli("train", "--recipe", "mixed", "--init", str(trained["out"] / "fer_cnn.weights.h5"),
+                  "--val-data", str(val_npz), "--limit", "200", "--val-limit", "300", "--dev-per-class", "3",
+                  "--batch-size", "64", "--epochs", "1", "--run-dir", str(root / "run"),
+                  "--out", str(root / "out"))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root
+
+
+def test_mixed_recipe_fine_tunes_on_both_sources_and_scores_the_dev_sets(fine_tuned, trained):
+    meta = json.loads((fine_tuned / "out" / "metadata.json").read_text())
+    assert meta["data"]["train"]["images"] == 200 and meta["data"]["affectnet"]["images"] == 200
+    assert meta["init"]["weights"] == str(trained["out"] / "fer_cnn.weights.h5") and meta["init"]["epochs"] >= 1
+    assert meta["settings"]["augment"]["lowres_prob"] > 0, "camera augmentations on"
+    [epoch] = meta["history"]
+    for name in ("posed_tw", "sfew_train"):
+        assert 0 <= epoch[f"dev_{name}_accuracy"] <= 1 and 0 <= epoch[f"dev_{name}_neutral_share"] <= 1
+    with np.load(fine_tuned / "run" / "dev_crops.npz") as crops:
+        assert crops["posed_tw.x"].shape[1:] == (48, 48) and len(crops["sfew_train.y"]) == 3 * 7
+        assert int(crops["posed_tw.missed"]) + len(crops["posed_tw.y"]) == 3 * 7
+    start = json.loads((trained["out"] / "metadata.json").read_text())
+    assert "affectnet" not in start["data"] or start["data"]["affectnet"] is None
+
+
+def test_dev_set_evaluation_on_a_slice(tmp_path):
+    dev = DATA / "dev"
+    if not dev.exists():
+        pytest.skip("shared data missing: dev/")
+    for name, extra in (("posed_tw", []), ("sfew_train", ["--crops"])):
+        out = tmp_path / name
+        result = _cli("evaluate", str(dev / name), "--per-class", "4", "--out", str(out), "--no-feature-maps", *extra)
+        assert result.returncode == 0, result.stderr[-3000:]
+        report = json.loads((out / "report.json").read_text())
+        assert report["images"] + report["photos_without_face"] == 4 * 7
+        assert 0 <= report["accuracy_over_all_photos"] <= 1
+        assert sum(map(sum, report["reports"]["labels"]["confusion"])) == report["images"]
+        assert "accuracy over all photos" in result.stdout
 
 
 def test_evaluate_on_a_slice_writes_table_json_and_pngs(trained, val_npz, tmp_path):

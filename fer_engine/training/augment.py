@@ -1,4 +1,5 @@
-"""Training-time augmentation as one random affine warp per image (rotation, shear, zoom, shift, flip)."""
+"""Training-time augmentation: one random affine warp per image (rotation, shear, zoom, shift, flip),
+light and occlusion changes, and the marks other cameras leave (gamma, low resolution, noise)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ class AugmentSettings:
     brightness: float = 0.2  # added to [0, 1] intensities
     contrast: float = 0.3  # contrast factor in [1 - c, 1 + c]
     erase_prob: float = 0.25  # chance of blanking one random rectangle (occlusion robustness)
+    # Other cameras: FER2013's faces are web photos; people send phone selfies, webcams, film stills.
+    gamma: float = 0.0  # gamma in [1/(1+g), 1+g], log-uniform: under- and over-exposed sensors
+    lowres_prob: float = 0.0  # chance of a down-and-up resize to 40-65% of the side: small or soft faces
+    noise_std: float = 0.0  # Gaussian sensor noise, std up to this many grey levels
+
+
+#: The camera augmentations switched on (the first model was trained without them).
+CAMERA_AUGMENT = {"gamma": 0.5, "lowres_prob": 0.3, "noise_std": 6.0}
 
 
 def augment_batch(images, settings: AugmentSettings):
@@ -62,7 +71,28 @@ def augment_batch(images, settings: AugmentSettings):
 
     if settings.erase_prob > 0:
         out = _random_erase(out, settings.erase_prob)
+    out = tf.clip_by_value(out, 0.0, 255.0)
+    if settings.gamma > 0:
+        log_gamma = tf.reshape(uniform(-1.0, 1.0) * math.log1p(settings.gamma), [-1, 1, 1, 1])
+        out = 255.0 * tf.pow(out / 255.0 + 1e-6, tf.exp(log_gamma))
+    if settings.lowres_prob > 0:
+        out = _random_lowres(out, settings.lowres_prob)
+    if settings.noise_std > 0:
+        std = tf.reshape(uniform(0.0, settings.noise_std), [-1, 1, 1, 1])
+        out = out + tf.random.normal(tf.shape(out)) * std
     return tf.clip_by_value(out, 0.0, 255.0)
+
+
+def _random_lowres(images, prob: float):
+    """Down-and-up resize a random subset of the batch (one random size per batch: resize needs a static one)."""
+    import tensorflow as tf
+
+    size = tf.shape(images)[1:3]
+    factor = tf.random.uniform([], 0.4, 0.65)
+    small = tf.cast(tf.cast(size, tf.float32) * factor, tf.int32)
+    soft = tf.image.resize(tf.image.resize(images, small, method="area"), size, method="bilinear")
+    chosen = tf.random.uniform([tf.shape(images)[0], 1, 1, 1]) < prob
+    return tf.where(chosen, soft, images)
 
 
 def _random_erase(images, prob: float):

@@ -14,7 +14,8 @@ from fer_engine.classifier import KERAS_FILE, METADATA_FILE, TFLITE_FILE, Emotio
 from fer_engine.datasets import FaceSet
 from fer_engine.labels import EMOTIONS
 from fer_engine.metrics import validation_reports
-from fer_engine.model import DEFAULT_STAGES, INPUT_SIZE, build_model
+from fer_engine.preprocess import INPUT_SIZE
+from fer_engine.training.model import DEFAULT_STAGES, build_model, predict_proba
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,8 @@ CALIBRATION_IMAGES = 500
 #: The served model must pick the same top emotion as the Keras model on at least this share of faces.
 MIN_TOP1_AGREEMENT = 0.97
 
-TRAINING_CODE = ["fer_engine/train.py", "fer_engine/model.py", "fer_engine/augment.py", "fer_engine/labels.py"]
+#: Files whose last commit identifies the code that trained a model (recorded in its metadata).
+TRAINING_CODE = ["fer_engine/training", "fer_engine/labels.py", "fer_engine/datasets.py"]
 
 
 def convert(model, calibration: np.ndarray | None) -> bytes:
@@ -56,8 +58,6 @@ def _git(*args: str) -> str | None:
 
 def export_trained_model(model, val: FaceSet, train: FaceSet, metadata: dict, out_dir: Path) -> dict:
     """Write the Keras weights, the TFLite model and ``metadata.json`` into ``out_dir``."""
-    from fer_engine.train import predict_proba
-
     out_dir.mkdir(parents=True, exist_ok=True)
     _save_bare_weights(model, out_dir / KERAS_FILE)
     rng = np.random.default_rng(0)

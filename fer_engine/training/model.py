@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fer_engine.labels import NUM_CLASSES
+import numpy as np
 
-INPUT_SIZE = 48
+from fer_engine.labels import NUM_CLASSES
+from fer_engine.preprocess import INPUT_SIZE
 
 #: (filters, convolutions, downsample-after) per stage.  Early stages stay narrow and shrink
 #: the image fast, because the cost of a 3x3 convolution grows with the pixels it slides over.
@@ -48,3 +49,12 @@ def load_keras_model(weights_path, stages=DEFAULT_STAGES):
     model = build_model(stages)
     model.load_weights(weights_path)
     return model
+
+
+def predict_proba(model, x: np.ndarray, batch_size: int = 512, flip: bool = False) -> np.ndarray:
+    """Keras probabilities for uint8 (N, 48, 48) crops, optionally averaged with the mirrored face."""
+    batch = x[..., None].astype(np.float32)
+    probs = model.predict(batch, batch_size=batch_size, verbose=0)
+    if flip:
+        probs = (probs + model.predict(batch[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
+    return probs

@@ -1,8 +1,10 @@
-"""Train the emotion CNN on FER2013 (train split) with FER+ soft labels; resumable, checkpointed.
+"""Train the emotion CNN on FER2013 (train split) with FER+ soft labels, plus AffectNet; resumable.
 
-Run as ``python -m fer_engine train``.  Each epoch writes ``<run-dir>/last.keras`` (model and
-optimizer state) and ``<run-dir>/state.json``; re-running with the same run directory resumes.
-When all epochs are done, the best epoch (by FER+ accuracy on the validation set) is exported
+Run as ``python -m fer_engine train [--recipe NAME]`` (``RECIPES`` below).  Each epoch writes
+``<run-dir>/last.keras`` (model and optimizer state) and ``<run-dir>/state.json``; re-running
+with the same run directory resumes.
+When all epochs are done, the best epoch (by FER+ accuracy on the validation set, and with dev
+sets given, by their accuracy too: selection only, never training) is exported
 to ``<out-dir>``: the Keras weights, the TFLite model the engine serves, and metadata JSON.
 """
 
@@ -16,16 +18,23 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_engine.augment import AugmentSettings, augment_batch
 from fer_engine.datasets import FaceSet, data_dir, load_npz
-from fer_engine.labels import NUM_CLASSES, ferplus_majority, mixed_targets
-from fer_engine.model import DEFAULT_STAGES, INPUT_SIZE, build_model
+from fer_engine.labels import EMOTIONS, NUM_CLASSES, ferplus_majority, mixed_targets
+from fer_engine.preprocess import INPUT_SIZE
+from fer_engine.training.augment import CAMERA_AUGMENT, AugmentSettings, augment_batch
+from fer_engine.training.model import DEFAULT_STAGES, build_model, predict_proba
+from fer_engine.training.sources import load_affectnet
 
 log = logging.getLogger(__name__)
+
+NEUTRAL = EMOTIONS.index("neutral")
 
 STATE_FILE = "state.json"
 LAST_CHECKPOINT = "last.keras"
 BEST_CHECKPOINT = "best.keras"
+#: Dev-set crops, cut once per run so every epoch is scored on the same faces.
+DEV_CROPS = "dev_crops.npz"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -46,6 +55,42 @@ class TrainSettings:
     limit: int | None = None  # use only the first N training images (smoke tests)
     val_limit: int | None = None
     augment: AugmentSettings = field(default_factory=AugmentSettings)
+    #: Extra training faces (AffectNet npz, see ``sources.py``); None trains on FER2013 alone.
+    affectnet_path: str | None = None
+    #: Share of an AffectNet target spread over all classes: one annotator, noisier than ten.
+    affectnet_smoothing: float = 0.15
+    #: Start from these trained weights (fine-tuning) instead of random ones.
+    init_weights: str | None = None
+    #: Dev sets scored every epoch, for checkpoint selection only: (folder, whole images are face crops).
+    dev_sets: tuple[tuple[str, bool], ...] = ()
+    dev_per_class: int | None = None  # score only the first N photos of each dev class (smoke tests)
+
+
+def _dev_dir(name: str) -> str:
+    return str(data_dir() / "dev" / name)
+
+
+#: Named training recipes.  ``fer2013`` made the first committed model; ``mixed`` fine-tunes it on
+#: FER2013 + AffectNet with camera augmentations, choosing the epoch that holds up on the dev sets.
+RECIPES: dict[str, dict] = {
+    "fer2013": {},
+    "mixed": {
+        "affectnet_path": str(data_dir() / "affectnet" / "train.npz"),
+        "init_weights": str(PROJECT_ROOT / "runs" / "fer2013" / "model" / "fer_cnn.weights.h5"),
+        "epochs": 20,
+        "peak_lr": 1e-3,
+        "warmup_epochs": 1,
+        "class_weight_power": 0.5,  # AffectNet brings the rare classes; lean further towards balanced recall
+        "augment": AugmentSettings(**CAMERA_AUGMENT),
+        "dev_sets": ((_dev_dir("posed_tw"), False), (_dev_dir("sfew_train"), True)),
+    },
+}
+DEFAULT_RECIPE = "mixed"
+
+
+def recipe(name: str, **overrides) -> TrainSettings:
+    """The settings of a named recipe, with ``overrides`` (None values are ignored)."""
+    return TrainSettings(**{**RECIPES[name], **{k: v for k, v in overrides.items() if v is not None}})
 
 
 def class_weights(targets: np.ndarray, power: float) -> np.ndarray:
@@ -70,14 +115,6 @@ def _train_dataset(train: FaceSet, targets: np.ndarray, weights: np.ndarray, set
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def predict_proba(model, x: np.ndarray, batch_size: int = 512, flip: bool = False) -> np.ndarray:
-    """Keras probabilities for uint8 (N, 48, 48) crops, optionally averaged with the mirrored face."""
-    batch = x[..., None].astype(np.float32)
-    probs = model.predict(batch, batch_size=batch_size, verbose=0)
-    if flip:
-        probs = (probs + model.predict(batch[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
-    return probs
-
 
 def validation_scores(probs: np.ndarray, val: FaceSet) -> dict[str, float]:
     pred = probs.argmax(axis=1)
@@ -90,7 +127,42 @@ def validation_scores(probs: np.ndarray, val: FaceSet) -> dict[str, float]:
 
 
 def _selection_score(scores: dict[str, float]) -> float:
-    return scores.get("ferplus_accuracy", scores["fer2013_accuracy"])
+    """FER+ accuracy on val.npz, averaged with each dev set's accuracy over all its photos when scored."""
+    parts = [scores.get("ferplus_accuracy", scores["fer2013_accuracy"])]
+    parts += [v for k, v in scores.items() if k.startswith("dev_") and k.endswith("_accuracy")]
+    return float(np.mean(parts))
+
+
+def _dev_sets(settings: TrainSettings, run_dir: Path) -> dict[str, tuple[FaceSet, int]]:
+    """Each dev set's face crops and how many of its photos gave no face; cut once, cached in the run."""
+    cache = run_dir / DEV_CROPS
+    if not settings.dev_sets:
+        return {}
+    if not cache.exists():
+        from fer_engine.analyzer import Analyzer
+        from fer_engine.evaluate import load_folder
+
+        analyzer = Analyzer()
+        arrays = {}
+        for folder, crops in settings.dev_sets:
+            name = Path(folder).name
+            loaded = load_folder(Path(folder), analyzer, crops=crops, per_class=settings.dev_per_class)
+            arrays |= {f"{name}.x": loaded.faces.x, f"{name}.y": loaded.faces.y,
+                       f"{name}.missed": np.array(loaded.no_face + loaded.unreadable)}  # fmt: skip
+        np.savez_compressed(cache, **arrays)
+    with np.load(cache) as data:
+        names = sorted({key.split(".")[0] for key in data.files})
+        return {n: (FaceSet(data[f"{n}.x"], data[f"{n}.y"]), int(data[f"{n}.missed"])) for n in names}
+
+
+def dev_scores(model, dev: dict[str, tuple[FaceSet, int]]) -> dict[str, float]:
+    """Accuracy over all photos (missed faces count as wrong) and the share of "neutral" answers per dev set."""
+    scores = {}
+    for name, (faces, missed) in dev.items():
+        pred = predict_proba(model, faces.x).argmax(axis=1)
+        scores[f"dev_{name}_accuracy"] = float((pred == faces.y).sum() / (len(faces) + missed))
+        scores[f"dev_{name}_neutral_share"] = float((pred == NEUTRAL).mean())
+    return scores
 
 
 def _load_state(run_dir: Path) -> dict:
@@ -113,6 +185,16 @@ def _hardware() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "gpu": None}
 
 
+def _init_metadata(init_weights: str | None) -> dict | None:
+    """What the fine-tuned model started from: the starting model's own metadata summary."""
+    if not init_weights:
+        return None
+    meta_path = Path(init_weights).with_name("metadata.json")
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    keys = ("data", "settings", "epochs", "best_epoch", "train_seconds", "hardware", "git_commit")
+    return {"weights": init_weights, **{k: meta[k] for k in keys if k in meta}}
+
+
 def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
     """Train (or resume) into ``run_dir``; export the best epoch to ``out_dir``; return the metadata."""
     import keras
@@ -122,7 +204,15 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
     train_set = load_npz(settings.train_path, settings.limit)
     val_set = load_npz(settings.val_path, settings.val_limit)
     targets = mixed_targets(train_set.y, train_set.votes, settings.ferplus_weight)
+    fer2013_images = len(train_set)
+    if settings.affectnet_path:
+        extra, extra_targets = load_affectnet(
+            settings.affectnet_path, train_set.x, settings.seed, settings.affectnet_smoothing, settings.limit
+        )
+        train_set = FaceSet(np.concatenate([train_set.x, extra.x]), np.concatenate([train_set.y, extra.y]))
+        targets = np.concatenate([targets, extra_targets])
     weights = class_weights(targets, settings.class_weight_power)
+    dev = _dev_sets(settings, run_dir)
     log.info("training on %d images, validating on %d", len(train_set), len(val_set))
     log.info("class weights %s", weights.round(2))
 
@@ -133,6 +223,13 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
         model = keras.models.load_model(run_dir / LAST_CHECKPOINT)
     else:
         model = build_model(DEFAULT_STAGES, dropout=settings.dropout)
+        if settings.init_weights:
+            if not Path(settings.init_weights).exists():
+                raise FileNotFoundError(
+                    f"{settings.init_weights} is missing: this recipe fine-tunes the 'fer2013' recipe's model "
+                    "(python -m fer_engine train --recipe fer2013 --run-dir runs/fer2013/run --out runs/fer2013/model)"
+                )
+            model.load_weights(settings.init_weights)
         total_steps = steps_per_epoch * settings.epochs
         warmup = min(steps_per_epoch * settings.warmup_epochs, total_steps // 2)
         schedule = keras.optimizers.schedules.CosineDecay(
@@ -149,7 +246,7 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
     for epoch in range(state["epochs_done"], settings.epochs):
         started = time.time()
         fit = model.fit(dataset, epochs=epoch + 1, initial_epoch=epoch, verbose=0)
-        scores = validation_scores(predict_proba(model, val_set.x), val_set)
+        scores = validation_scores(predict_proba(model, val_set.x), val_set) | dev_scores(model, dev)
         seconds = time.time() - started
         entry = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]), "seconds": round(seconds, 1), **scores}
         state["history"].append(entry)
@@ -164,16 +261,23 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
 
     if out_dir is None:
         return state
-    from fer_engine.export import export_trained_model
+    from fer_engine.training.export import export_trained_model
 
     best = keras.models.load_model(run_dir / BEST_CHECKPOINT)
     metadata = {
         "data": {
-            "train": {"path": settings.train_path, "images": len(train_set)},
+            "train": {"path": settings.train_path, "images": fer2013_images},
+            "affectnet": settings.affectnet_path and {
+                "path": settings.affectnet_path,
+                "images": len(train_set) - fer2013_images,
+                "preparation": "in_fer2013 copies skipped; face shrunk to 90% and blended onto a blurred FER2013 "
+                "surround; label smoothed",
+            },
             "validation": {"path": settings.val_path, "images": len(val_set)},
             "labels": f"{settings.ferplus_weight} x FER+ vote shares + {1 - settings.ferplus_weight:.2f} x FER2013",
         },
         "settings": {**asdict(settings), "stages": DEFAULT_STAGES, "input_size": INPUT_SIZE},
+        "init": _init_metadata(settings.init_weights),
         "class_weights": weights.round(4).tolist(),
         "epochs": settings.epochs,
         "best_epoch": state["best_epoch"],
