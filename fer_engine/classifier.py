@@ -88,16 +88,20 @@ class EmotionClassifier:
         self.model_dir = Path(model_dir or DEFAULT_MODEL_DIR)
         self.members = [_TFLiteModel(folder, num_threads) for folder in member_dirs(self.model_dir)]
         self.metadata = self.members[0].metadata
+        #: The decision rule chosen by ``python -m fer_engine calibrate`` (None: plain probabilities).
+        weights = (self.metadata.get("decision") or {}).get("class_weights")
+        self.decision_weights = None if weights is None else np.asarray(weights, np.float32)
 
     @property
     def keras_weights(self) -> Path:
         """The (first) member's Keras weights, for tools that need the layers (feature maps)."""
         return self.members[0].folder / KERAS_FILE
 
-    def predict(self, crops: np.ndarray, flip: bool = False) -> np.ndarray:
+    def predict(self, crops: np.ndarray, flip: bool = False, decide: bool = True) -> np.ndarray:
         """(N, 48, 48) uint8 crops -> (N, 7) probabilities in ``EMOTIONS`` order, in one batch.
 
-        With ``flip``, each face is also classified mirrored and the two results averaged.
+        With ``flip``, each face is also classified mirrored and the two results averaged.  With
+        ``decide`` the model's calibrated decision rule re-weighs the classes (see ``calibrate``).
         """
         if len(crops) == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
@@ -107,6 +111,8 @@ class EmotionClassifier:
         probs = np.mean([_normalised(member.invoke(batch)) for member in self.members], axis=0)
         if flip:
             probs = (probs[: len(crops)] + probs[len(crops) :]) / 2
+        if decide and self.decision_weights is not None:
+            probs = _normalised(probs * self.decision_weights)
         return probs
 
 

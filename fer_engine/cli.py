@@ -95,6 +95,23 @@ def _run_evaluate(args) -> int:
     return 0
 
 
+def _add_calibrate(sub) -> None:
+    p = sub.add_parser("calibrate", help="choose the decision rule on val.npz and the dev sets; writes metadata.json")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="model folder (default: %(default)s)")
+    p.add_argument("--val-data", help="npz with FER+ votes (default: the model's own validation set)")
+    p.add_argument("--per-class", type=int, help="only the first N dev photos of each class (a quick slice)")
+    p.set_defaults(func=_run_calibrate)
+
+
+def _run_calibrate(args) -> int:
+    from fer_engine.training.calibrate import calibrate, format_table
+
+    decision = calibrate(args.model, args.val_data, args.per_class)
+    print(format_table(decision))
+    print(f"\nchosen tau {decision['tau']}: class weights {decision['class_weights']} -> {args.model}/metadata.json")
+    return 0
+
+
 def _add_analyze(sub) -> None:
     p = sub.add_parser("analyze", help="emotions of every face in images and folders")
     p.add_argument("paths", type=Path, nargs="+", help="image files and/or folders")
@@ -159,7 +176,7 @@ def _run_ensemble(args) -> int:
     return 0
 
 
-SUBCOMMANDS = (_add_train, _add_evaluate, _add_analyze, _add_video, _add_ensemble)
+SUBCOMMANDS = (_add_train, _add_evaluate, _add_calibrate, _add_analyze, _add_video, _add_ensemble)
 
 
 def build_parser() -> argparse.ArgumentParser:

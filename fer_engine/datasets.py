@@ -16,6 +16,17 @@ def data_dir() -> Path:
     return Path(os.environ.get("FER_DATA_DIR", DEFAULT_DATA_DIR))
 
 
+#: The development sets (``dev/README.md``): name -> whether each image is already a face crop
+#: (film stills) rather than a photo the detector must search.  For choosing models and the
+#: decision rule only, never for training.
+DEV_SETS: dict[str, bool] = {"posed_tw": False, "sfew_train": True}
+
+
+def dev_sets() -> tuple[tuple[str, bool], ...]:
+    """(folder, images are face crops) for each development set."""
+    return tuple((str(data_dir() / "dev" / name), crops) for name, crops in DEV_SETS.items())
+
+
 @dataclass(frozen=True)
 class FaceSet:
     """Grey face crops with their labels: ``x`` (N, H, W) uint8, ``y`` (N,), optional FER+ ``votes``."""

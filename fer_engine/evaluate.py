@@ -53,7 +53,7 @@ def load_folder(root: Path, analyzer: Analyzer, crops: bool = False, per_class: 
     With ``crops`` the photos are already face crops (as in film-still sets): each whole image,
     squared, is the face and no detector runs.  ``per_class`` keeps the first N photos of each class.
     """
-    crops, labels, no_face, unreadable, skipped = [], [], 0, 0, []
+    faces_found, labels, no_face, unreadable, skipped = [], [], 0, 0, []
     for sub in sorted(p for p in root.iterdir() if p.is_dir()):
         name = CLASS_ALIASES.get(sub.name.lower())
         if name is None:
@@ -70,11 +70,11 @@ def load_folder(root: Path, analyzer: Analyzer, crops: bool = False, per_class: 
             if not faces:
                 no_face += 1
                 continue
-            crops.append(faces[0])
+            faces_found.append(faces[0])
             labels.append(EMOTIONS.index(name))
     if skipped:
         log.warning("left out folders that name no class of ours: %s", ", ".join(skipped))
-    x = np.stack(crops) if crops else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
+    x = np.stack(faces_found) if faces_found else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
     return FolderSet(FaceSet(x, np.array(labels, np.int64)), no_face, unreadable, tuple(skipped))
 
 

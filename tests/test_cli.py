@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from fer_engine import EMOTIONS
+from fer_engine.sample_images import textures
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,7 +70,7 @@ def test_evaluate_a_folder_of_photos_per_class(photos_dir, tmp_path):
         (data / label).mkdir(parents=True)
         for name in names:
             shutil.copy(photos_dir / name, data / label / name)
-    shutil.copy(photos_dir / "obama_partial_face.jpg", data / "neutral")  # no detectable face
+    cv2.imwrite(str(data / "neutral" / "wall.png"), textures()["checkerboard"])  # no face to find
     (data / "contempt").mkdir()
     out = tmp_path / "eval"
     result = _cli("evaluate", str(data), "--out", str(out), "--no-feature-maps")
@@ -102,3 +103,19 @@ def test_evaluate_rejects_an_npz_without_labels(tmp_path):
     np.savez(path, x=np.zeros((3, 48, 48), np.uint8))
     result = _cli("evaluate", str(path), "--out", str(tmp_path / "e"))
     assert result.returncode == 2 and "missing array(s) ['y']" in result.stderr
+
+
+def test_folder_evaluation_cuts_detector_crops_or_whole_crops(photos_dir, tmp_path, analyzer):
+    from fer_engine.evaluate import load_folder, whole_image_crop
+    from fer_engine.image_io import read_image_file
+
+    names = ["obama.jpg", "biden.jpg", "img1.jpg"]
+    (tmp_path / "happy").mkdir()
+    for name in names:
+        shutil.copy(photos_dir / name, tmp_path / "happy" / name)
+    images = [read_image_file(photos_dir / name) for name in sorted(names)]
+    detected = load_folder(tmp_path, analyzer).faces.x
+    whole = load_folder(tmp_path, analyzer, crops=True).faces.x
+    for image, face, crop in zip(images, detected, whole, strict=True):
+        assert np.array_equal(face, analyzer.face_crops(image)[1][0]), "every photo's face, not only the first"
+        assert np.array_equal(crop, whole_image_crop(image))

@@ -142,3 +142,31 @@ def test_ensemble_serves_the_mean_of_its_members(trained, val_npz, tmp_path):
     together = EmotionClassifier(served).predict(crops)
     alone = [EmotionClassifier(served / name).predict(crops) for name in ("fresh", "committed")]
     assert np.allclose(together, (alone[0] + alone[1]) / 2, atol=1e-6)
+
+
+def test_calibrate_writes_a_decision_rule_the_classifier_applies(tmp_path, val_npz):
+    import shutil
+
+    from fer_engine.classifier import DEFAULT_MODEL_DIR, EmotionClassifier, member_dirs
+    from fer_engine.training.calibrate import TAUS, decision_weights
+
+    if not (DATA / "dev").exists():
+        pytest.skip("shared data missing: dev/")
+    model = tmp_path / "model"
+    shutil.copytree(member_dirs(DEFAULT_MODEL_DIR)[0], model)
+    meta = json.loads((model / "metadata.json").read_text())
+    meta.pop("decision", None)
+    (model / "metadata.json").write_text(json.dumps(meta))
+    result = _cli("calibrate", "--model", str(model), "--per-class", "3", "--val-data", str(val_npz))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "<- chosen" in result.stdout
+    decision = json.loads((model / "metadata.json").read_text())["decision"]
+    assert decision["tau"] in TAUS and len(decision["table"]) == len(TAUS)
+    assert np.isclose(sum(decision["prior"]), 1, atol=1e-3) and max(decision["class_weights"]) == 1
+    assert np.allclose(decision["class_weights"], decision_weights(np.array(decision["prior"]), decision["tau"]),
+                       atol=1e-3)  # fmt: skip
+    crops = np.load(val_npz)["x"][::500]
+    classifier = EmotionClassifier(model)
+    raw, decided = classifier.predict(crops, decide=False), classifier.predict(crops)
+    expected = raw * np.array(decision["class_weights"])
+    assert np.allclose(decided, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)

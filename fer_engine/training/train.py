@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_engine.datasets import FaceSet, data_dir, load_npz
+from fer_engine.datasets import FaceSet, data_dir, dev_sets, load_npz
 from fer_engine.labels import EMOTIONS, NUM_CLASSES, ferplus_majority, mixed_targets
 from fer_engine.preprocess import INPUT_SIZE
 from fer_engine.training.augment import CAMERA_AUGMENT, AugmentSettings, augment_batch
@@ -66,10 +66,6 @@ class TrainSettings:
     dev_per_class: int | None = None  # score only the first N photos of each dev class (smoke tests)
 
 
-def _dev_dir(name: str) -> str:
-    return str(data_dir() / "dev" / name)
-
-
 #: Named training recipes.  ``fer2013`` made the first committed model; ``mixed`` fine-tunes it on
 #: FER2013 + AffectNet with camera augmentations, choosing the epoch that holds up on the dev sets.
 RECIPES: dict[str, dict] = {
@@ -82,7 +78,7 @@ RECIPES: dict[str, dict] = {
         "warmup_epochs": 1,
         "class_weight_power": 0.5,  # AffectNet brings the rare classes; lean further towards balanced recall
         "augment": AugmentSettings(**CAMERA_AUGMENT),
-        "dev_sets": ((_dev_dir("posed_tw"), False), (_dev_dir("sfew_train"), True)),
+        "dev_sets": dev_sets(),
     },
 }
 DEFAULT_RECIPE = "mixed"

@@ -1,0 +1,109 @@
+"""Choose the decision rule: how far the served model leans against classes its training data is rich in.
+
+A model trained where "neutral" and "happy" are common says them more often than a person's face
+warrants.  The rule divides each probability by the class's training share raised to ``tau``
+(logit adjustment; 0 = plain probabilities, 1 = fully prior-corrected) and renormalises.  One
+number, chosen on val.npz and the dev sets (selection, never training): the ``tau`` with the
+best mean accuracy over the three, among those where neither dev set answers "neutral" more
+than twice as often as it truly occurs.  ``python -m fer_engine calibrate`` writes it into the
+model's ``metadata.json``, where ``EmotionClassifier`` picks it up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from fer_engine.analyzer import Analyzer
+from fer_engine.classifier import METADATA_FILE
+from fer_engine.datasets import FaceSet, dev_sets, load_npz
+from fer_engine.evaluate import load_folder
+from fer_engine.labels import EMOTIONS, NUM_CLASSES, ferplus_majority, mixed_targets
+
+log = logging.getLogger(__name__)
+
+TAUS = tuple(round(t, 2) for t in np.arange(0.0, 1.51, 0.1))
+NEUTRAL = EMOTIONS.index("neutral")
+VAL = "val_ferplus"
+#: Most "neutral" answers allowed, as a multiple of the set's true neutral share.
+MAX_NEUTRAL_RATIO = 2.0
+
+
+def training_prior(metadata: dict) -> np.ndarray:
+    """Each class's share of the training targets the model saw (FER2013 mixed labels + AffectNet)."""
+    settings, data = metadata["settings"], metadata["data"]
+    fer = load_npz(data["train"]["path"])
+    mass = mixed_targets(fer.y, fer.votes, settings["ferplus_weight"]).sum(axis=0)
+    if data.get("affectnet"):
+        with np.load(data["affectnet"]["path"]) as extra:
+            keep = ~extra["in_fer2013"] if "in_fer2013" in extra.files else slice(None)
+            mass = mass + np.bincount(extra["y"][keep], minlength=NUM_CLASSES)
+    return (mass / mass.sum()).astype(np.float64)
+
+
+def decision_weights(prior: np.ndarray, tau: float) -> np.ndarray:
+    weights = prior ** (-tau)
+    return weights / weights.max()
+
+
+def _scores(probs: np.ndarray, truth: np.ndarray, missed: int, weights: np.ndarray) -> tuple[float, float]:
+    """Accuracy over all images (missed faces count as wrong) and the share of "neutral" answers."""
+    pred = (probs * weights).argmax(axis=1)
+    usable = truth >= 0
+    accuracy = float((pred[usable] == truth[usable]).sum() / (usable.sum() + missed))
+    return accuracy, float((pred == NEUTRAL).mean())
+
+
+def calibrate(model_dir: Path, val_path: str | None = None, per_class: int | None = None) -> dict:
+    """Pick ``tau`` for the model in ``model_dir``, write the rule into its metadata, return it."""
+    analyzer = Analyzer(model_dir)
+    metadata = json.loads((model_dir / METADATA_FILE).read_text())
+    prior = training_prior(metadata)
+    val = load_npz(val_path or metadata["data"]["validation"]["path"])
+    sets: dict[str, tuple[FaceSet, np.ndarray, int]] = {VAL: (val, ferplus_majority(val.votes), 0)}
+    for folder, crops in dev_sets():
+        loaded = load_folder(Path(folder), analyzer, crops=crops, per_class=per_class)
+        sets[Path(folder).name] = (loaded.faces, loaded.faces.y, loaded.no_face + loaded.unreadable)
+    raw = {name: analyzer.classifier.predict(faces.x, flip=analyzer.flip, decide=False) for name, (faces, *_) in
+           sets.items()}  # fmt: skip
+    true_neutral = {name: float((truth == NEUTRAL).mean()) for name, (_, truth, _) in sets.items()}
+
+    table = []
+    for tau in TAUS:
+        weights = decision_weights(prior, tau)
+        row = {"tau": tau}
+        for name, (_, truth, missed) in sets.items():
+            row[f"{name}_accuracy"], row[f"{name}_neutral_share"] = _scores(raw[name], truth, missed, weights)
+        row["mean_accuracy"] = float(np.mean([row[f"{name}_accuracy"] for name in sets]))
+        row["neutral_ok"] = all(
+            row[f"{name}_neutral_share"] <= MAX_NEUTRAL_RATIO * true_neutral[name] for name in sets if name != VAL
+        )
+        table.append(row)
+    allowed = [row for row in table if row["neutral_ok"]] or table
+    best = max(allowed, key=lambda row: row["mean_accuracy"])
+    decision = {
+        "rule": "p_i / prior_i^tau, renormalised (logit adjustment)",
+        "tau": best["tau"],
+        "prior": prior.round(4).tolist(),
+        "class_weights": decision_weights(prior, best["tau"]).round(4).tolist(),
+        "chosen_on": {name: len(faces) for name, (faces, *_) in sets.items()},
+        "true_neutral_share": true_neutral,
+        "table": table,
+    }
+    metadata["decision"] = decision
+    (model_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=1))
+    return decision
+
+
+def format_table(decision: dict) -> str:
+    names = list(decision["chosen_on"])
+    header = f"{'tau':>5} " + " ".join(f"{name[:14]:>14} {'neutral':>7}" for name in names) + f" {'mean':>6}"
+    lines = [header]
+    for row in decision["table"]:
+        cells = " ".join(f"{row[f'{n}_accuracy']:>14.2%} {row[f'{n}_neutral_share']:>7.1%}" for n in names)
+        mark = " <- chosen" if row["tau"] == decision["tau"] else ("" if row["neutral_ok"] else " (too neutral)")
+        lines.append(f"{row['tau']:>5.2f} {cells} {row['mean_accuracy']:>6.2%}{mark}")
+    return "\n".join(lines)
