@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from fer_engine.faces import AUTO, resolve_backend
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ENV_FILE = PROJECT_ROOT / ".env"
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "moodlens.db"
@@ -60,6 +62,7 @@ class Settings:
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8080
     fer_model_dir: Path | None = None
+    face_detector: str = AUTO
 
     def __post_init__(self) -> None:
         if not self.button_secret:
@@ -178,6 +181,12 @@ def load_settings(
     if fer_model_dir is not None and not fer_model_dir.is_dir():
         problems.append(f"FER_MODEL_DIR {fer_model_dir} is not a folder")
 
+    face_detector = (get("FACE_DETECTOR") or AUTO).lower()
+    try:
+        resolve_backend(face_detector)
+    except (ValueError, RuntimeError) as exc:
+        problems.append(f"FACE_DETECTOR: {exc}")
+
     button_raw = get("BUTTON_SECRET")
     if button_raw is not None and len(button_raw) < 16:
         problems.append("BUTTON_SECRET must be at least 16 characters (or leave it unset to derive one from the token)")
@@ -202,6 +211,7 @@ def load_settings(
         sandbox_host=get("SANDBOX_HOST") or "127.0.0.1",
         sandbox_port=int(number("SANDBOX_PORT", 8080, low=0, high=65535)),
         fer_model_dir=fer_model_dir,
+        face_detector=face_detector,
     )
     if problems:
         raise SettingsError(problems)

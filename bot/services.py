@@ -14,6 +14,7 @@ from bot.rate_limit import RateLimiter
 from catalog import Catalog, load_catalog
 from dialogs import Dialogs, load_dialogs
 from fer_engine import Analyzer
+from fer_engine.faces import DetectorSettings
 from storage import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class Services:
 
 async def open_services(settings: Settings, *, analyzer: Analyzer | None = None) -> Services:
     """Load the model, catalog and dialogs, open the database and start the recognition pool."""
-    analyzer = analyzer or Analyzer(settings.fer_model_dir)
+    analyzer = analyzer or Analyzer(settings.fer_model_dir, detector=DetectorSettings(backend=settings.face_detector))
     catalog = load_catalog()
     dialogs = load_dialogs()
     store = await open_store(settings.db_path)

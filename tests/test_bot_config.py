@@ -90,6 +90,7 @@ def test_env_file_fills_gaps_but_never_overrides(tmp_path: Path) -> None:
         ({"TELEGRAM_API_BASE_URL": "localhost:8081"}, "TELEGRAM_API_BASE_URL must be an http(s) URL"),
         ({"TELEGRAM_FILE_BASE_URL": "http://h/file/bot"}, "TELEGRAM_FILE_BASE_URL needs TELEGRAM_API_BASE_URL"),
         ({"FER_MODEL_DIR": "/no/such/folder"}, "FER_MODEL_DIR /no/such/folder is not a folder"),
+        ({"FACE_DETECTOR": "mtcnn"}, "FACE_DETECTOR: unknown face detector 'mtcnn'"),
     ],
 )
 def test_invalid_settings_are_explained(env: dict[str, str], message: str) -> None:
@@ -119,7 +120,7 @@ def test_env_example_documents_every_setting() -> None:
         "TELEGRAM_BOT_TOKEN", "MOODLENS_DB_PATH", "LOG_LEVEL", "BOT_MODE", "WEBHOOK_URL", "WEBHOOK_LISTEN",
         "WEBHOOK_PORT", "WEBHOOK_SECRET_TOKEN", "MAX_UPLOAD_MB", "PHOTOS_PER_MINUTE", "PHOTOS_IN_FLIGHT",
         "RECOGNITION_WORKERS", "BUTTON_SECRET", "TELEGRAM_API_BASE_URL", "TELEGRAM_FILE_BASE_URL", "SANDBOX_HOST",
-        "SANDBOX_PORT", "FER_MODEL_DIR",
+        "SANDBOX_PORT", "FER_MODEL_DIR", "FACE_DETECTOR",
     ]  # fmt: skip
     for name in names:
         assert f"{name}=" in example, name
