@@ -48,7 +48,11 @@ def _run_train(args) -> int:
 
     settings = recipe(args.recipe, **{name: getattr(args, name) for name in TRAIN_OVERRIDES})
     run_dir = args.run_dir or PROJECT_ROOT / "runs" / args.recipe / "run"
-    metadata = train(settings, run_dir, args.out)
+    try:
+        metadata = train(settings, run_dir, args.out)
+    except FileNotFoundError as exc:  # missing data or starting weights: say which, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"done: best epoch {metadata.get('best_epoch')}, validation {metadata.get('validation', {})}")
     return 0
 

@@ -170,3 +170,11 @@ def test_calibrate_writes_a_decision_rule_the_classifier_applies(tmp_path, val_n
     raw, decided = classifier.predict(crops, decide=False), classifier.predict(crops)
     expected = raw * np.array(decision["class_weights"])
     assert np.allclose(decided, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)
+
+
+def test_fine_tuning_without_its_starting_model_says_how_to_make_it(tmp_path):
+    result = _cli("train", "--recipe", "mixed", "--init", str(tmp_path / "missing.weights.h5"), "--limit", "64",
+                  "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "out"))  # fmt: skip
+    assert result.returncode == 2
+    assert "missing.weights.h5 is missing" in result.stderr and "--recipe fer2013" in result.stderr
+    assert "Traceback" not in result.stderr

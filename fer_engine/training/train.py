@@ -195,6 +195,12 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
     """Train (or resume) into ``run_dir``; export the best epoch to ``out_dir``; return the metadata."""
     import keras
 
+    state = _load_state(run_dir)
+    if settings.init_weights and state["epochs_done"] == 0 and not Path(settings.init_weights).exists():
+        raise FileNotFoundError(
+            f"{settings.init_weights} is missing: this recipe fine-tunes the 'fer2013' recipe's model "
+            "(python -m fer_engine train --recipe fer2013 --run-dir runs/fer2013/run --out runs/fer2013/model)"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(settings.seed)
     train_set = load_npz(settings.train_path, settings.limit)
@@ -212,7 +218,6 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
     log.info("training on %d images, validating on %d", len(train_set), len(val_set))
     log.info("class weights %s", weights.round(2))
 
-    state = _load_state(run_dir)
     steps_per_epoch = max(1, len(train_set) // settings.batch_size)
     if state["epochs_done"] > 0:
         log.info("resuming after epoch %d from %s", state["epochs_done"], run_dir / LAST_CHECKPOINT)
@@ -220,11 +225,6 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
     else:
         model = build_model(DEFAULT_STAGES, dropout=settings.dropout)
         if settings.init_weights:
-            if not Path(settings.init_weights).exists():
-                raise FileNotFoundError(
-                    f"{settings.init_weights} is missing: this recipe fine-tunes the 'fer2013' recipe's model "
-                    "(python -m fer_engine train --recipe fer2013 --run-dir runs/fer2013/run --out runs/fer2013/model)"
-                )
             model.load_weights(settings.init_weights)
         total_steps = steps_per_epoch * settings.epochs
         warmup = min(steps_per_epoch * settings.warmup_epochs, total_steps // 2)
