@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cv2
+import numpy as np
 import pytest
 
 from benchmarks.compare_detectors import EXPECTED
@@ -94,6 +95,34 @@ def test_head_tilted_thirty_degrees_is_found(photos_dir, angle):
                             borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
     [face] = detect_faces(turned)
     assert face.landmarks is not None and min(face.w, face.h) > 200
+
+
+def _hand_over_mouth(image, box: Box):
+    covered = image.copy()
+    x0, y0 = box.x + box.w // 4, box.y + (box.h * 3) // 5
+    cv2.rectangle(covered, (x0, y0), (x0 + box.w // 2, box.y + box.h), (120, 150, 190), -1)  # a skin-toned patch
+    return covered
+
+
+def _darkened(image, box: Box):
+    return np.clip(255 * (image / 255.0) ** 2.2 * 0.35, 0, 255).astype(np.uint8)
+
+
+def _small_in_a_large_frame(image, box: Box):
+    frame = cv2.GaussianBlur(np.random.default_rng(0).integers(0, 255, (960, 1280, 3), np.uint8), (0, 0), 4)
+    face = cv2.resize(image, None, fx=90 / box.w, fy=90 / box.w, interpolation=cv2.INTER_AREA)
+    h, w = min(face.shape[0], 500), min(face.shape[1], 700)
+    frame[300 : 300 + h, 400 : 400 + w] = face[:h, :w]
+    return frame
+
+
+@needs_yunet
+@pytest.mark.parametrize("variant", [_hand_over_mouth, _darkened, _small_in_a_large_frame])
+@pytest.mark.parametrize("name", ["obama.jpg", "biden.jpg"])
+def test_hard_variants_are_found(photos_dir, name, variant):
+    image = read_image_file(photos_dir / name)
+    [box] = detect_faces(image)
+    assert len(detect_faces(variant(image, box))) == 1
 
 
 @needs_yunet
