@@ -64,6 +64,9 @@ class TrainSettings:
     #: Dev sets scored every epoch, for checkpoint selection only: (folder, whole images are face crops).
     dev_sets: tuple[tuple[str, bool], ...] = ()
     dev_per_class: int | None = None  # score only the first N photos of each dev class (smoke tests)
+    #: Export the mean of the best epoch's weights and the last epoch's (one run, one trajectory):
+    #: the best epoch by the dev sets and the converged one, each better on different sets.
+    average_best_and_last: bool = False
 
 
 #: Named training recipes.  ``fer2013`` made the first committed model; ``mixed`` fine-tunes it on
@@ -79,6 +82,7 @@ RECIPES: dict[str, dict] = {
         "class_weight_power": 0.5,  # AffectNet brings the rare classes; lean further towards balanced recall
         "augment": AugmentSettings(**CAMERA_AUGMENT),
         "dev_sets": dev_sets(),
+        "average_best_and_last": True,
     },
 }
 DEFAULT_RECIPE = "mixed"
@@ -260,6 +264,11 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
     from fer_engine.training.export import export_trained_model
 
     best = keras.models.load_model(run_dir / BEST_CHECKPOINT)
+    exported = f"epoch {state['best_epoch']} (best)"
+    if settings.average_best_and_last and state["best_epoch"] != state["epochs_done"]:
+        last = keras.models.load_model(run_dir / LAST_CHECKPOINT)
+        best.set_weights([(b + a) / 2 for b, a in zip(best.get_weights(), last.get_weights(), strict=True)])
+        exported = f"mean of the weights of epoch {state['best_epoch']} (best) and epoch {state['epochs_done']} (last)"
     metadata = {
         "data": {
             "train": {"path": settings.train_path, "images": fer2013_images},
@@ -277,6 +286,7 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
         "class_weights": weights.round(4).tolist(),
         "epochs": settings.epochs,
         "best_epoch": state["best_epoch"],
+        "exported_weights": exported,
         "train_seconds": round(sum(e["seconds"] for e in state["history"]), 1),
         "history": state["history"],
         "hardware": _hardware(),
