@@ -161,6 +161,7 @@ def test_calibrate_writes_a_decision_rule_the_classifier_applies(tmp_path, val_n
     assert result.returncode == 0, result.stderr[-3000:]
     assert "<- chosen" in result.stdout
     decision = json.loads((model / "metadata.json").read_text())["decision"]
+    assert ("no tau keeps" in result.stdout) != decision["neutral_limit_met"]
     assert decision["tau"] in TAUS and len(decision["table"]) == len(TAUS)
     assert np.isclose(sum(decision["prior"]), 1, atol=1e-3) and max(decision["class_weights"]) == 1
     assert np.allclose(decision["class_weights"], decision_weights(np.array(decision["prior"]), decision["tau"]),

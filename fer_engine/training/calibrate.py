@@ -82,8 +82,8 @@ def calibrate(model_dir: Path, val_path: str | None = None, per_class: int | Non
             row[f"{name}_neutral_share"] <= MAX_NEUTRAL_RATIO * true_neutral[name] for name in sets if name != VAL
         )
         table.append(row)
-    allowed = [row for row in table if row["neutral_ok"]] or table
-    best = max(allowed, key=lambda row: row["mean_accuracy"])
+    allowed = [row for row in table if row["neutral_ok"]]
+    best = max(allowed or table, key=lambda row: row["mean_accuracy"])
     decision = {
         "rule": "p_i / prior_i^tau, renormalised (logit adjustment)",
         "tau": best["tau"],
@@ -91,6 +91,7 @@ def calibrate(model_dir: Path, val_path: str | None = None, per_class: int | Non
         "class_weights": decision_weights(prior, best["tau"]).round(4).tolist(),
         "chosen_on": {name: len(faces) for name, (faces, *_) in sets.items()},
         "true_neutral_share": true_neutral,
+        "neutral_limit_met": bool(allowed),
         "table": table,
     }
     metadata["decision"] = decision
@@ -106,4 +107,7 @@ def format_table(decision: dict) -> str:
         cells = " ".join(f"{row[f'{n}_accuracy']:>14.2%} {row[f'{n}_neutral_share']:>7.1%}" for n in names)
         mark = " <- chosen" if row["tau"] == decision["tau"] else ("" if row["neutral_ok"] else " (too neutral)")
         lines.append(f"{row['tau']:>5.2f} {cells} {row['mean_accuracy']:>6.2%}{mark}")
+    if not decision["neutral_limit_met"]:
+        lines.append(f"no tau keeps every dev set under {MAX_NEUTRAL_RATIO:g}x its true neutral share: "
+                     "the best mean accuracy was chosen")  # fmt: skip
     return "\n".join(lines)
