@@ -32,6 +32,9 @@ class _TFLiteModel:
             raise ModelNotFound(f"No model at {path}; train one with `python -m fer_engine train`.")
         self.folder = folder
         self.metadata = _read_metadata(folder)
+        #: This model's decision rule, chosen by ``python -m fer_engine calibrate`` (None: plain probabilities).
+        weights = (self.metadata.get("decision") or {}).get("class_weights")
+        self.decision_weights = None if weights is None else np.asarray(weights, np.float32)
         classes = tuple(self.metadata.get("classes", EMOTIONS))
         if classes != EMOTIONS:
             raise ValueError(f"{folder}: model classes {classes} differ from {EMOTIONS}")
@@ -88,9 +91,6 @@ class EmotionClassifier:
         self.model_dir = Path(model_dir or DEFAULT_MODEL_DIR)
         self.members = [_TFLiteModel(folder, num_threads) for folder in member_dirs(self.model_dir)]
         self.metadata = self.members[0].metadata
-        #: The decision rule chosen by ``python -m fer_engine calibrate`` (None: plain probabilities).
-        weights = (self.metadata.get("decision") or {}).get("class_weights")
-        self.decision_weights = None if weights is None else np.asarray(weights, np.float32)
 
     @property
     def keras_weights(self) -> Path:
@@ -101,19 +101,27 @@ class EmotionClassifier:
         """(N, 48, 48) uint8 crops -> (N, 7) probabilities in ``EMOTIONS`` order, in one batch.
 
         With ``flip``, each face is also classified mirrored and the two results averaged.  With
-        ``decide`` the model's calibrated decision rule re-weighs the classes (see ``calibrate``).
+        ``decide`` each model's calibrated decision rule re-weighs its classes (``apply_decision``)
+        before any averaging.
         """
         if len(crops) == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
         batch = crops[..., None].astype(np.float32)
         if flip:
             batch = np.concatenate([batch, batch[:, :, ::-1]])
-        probs = np.mean([_normalised(member.invoke(batch)) for member in self.members], axis=0)
+        outputs = [
+            apply_decision(_normalised(member.invoke(batch)), member.decision_weights if decide else None)
+            for member in self.members
+        ]
+        probs = np.mean(outputs, axis=0)
         if flip:
             probs = (probs[: len(crops)] + probs[len(crops) :]) / 2
-        if decide and self.decision_weights is not None:
-            probs = _normalised(probs * self.decision_weights)
         return probs
+
+
+def apply_decision(probs: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """The decision rule: each class's probability times its weight, renormalised (None: unchanged)."""
+    return probs if weights is None else _normalised(probs * weights)
 
 
 def _normalised(probs: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_engine.analyzer import Analyzer
-from fer_engine.classifier import METADATA_FILE
+from fer_engine.classifier import METADATA_FILE, apply_decision
 from fer_engine.datasets import FaceSet, dev_sets, load_npz
 from fer_engine.evaluate import load_folder
 from fer_engine.labels import EMOTIONS, NUM_CLASSES, ferplus_majority, mixed_targets
@@ -49,9 +49,17 @@ def decision_weights(prior: np.ndarray, tau: float) -> np.ndarray:
     return weights / weights.max()
 
 
-def _scores(probs: np.ndarray, truth: np.ndarray, missed: int, weights: np.ndarray) -> tuple[float, float]:
+def _views(analyzer: Analyzer, crops: np.ndarray) -> list[np.ndarray]:
+    """Undecided probabilities of the crops, and of their mirror images when the analyzer flips."""
+    views = [analyzer.classifier.predict(crops, decide=False)]
+    if analyzer.flip:
+        views.append(analyzer.classifier.predict(crops[:, :, ::-1], decide=False))
+    return views
+
+
+def _scores(probs: np.ndarray, truth: np.ndarray, missed: int) -> tuple[float, float]:
     """Accuracy over all images (missed faces count as wrong) and the share of "neutral" answers."""
-    pred = (probs * weights).argmax(axis=1)
+    pred = probs.argmax(axis=1)
     usable = truth >= 0
     accuracy = float((pred[usable] == truth[usable]).sum() / (usable.sum() + missed))
     return accuracy, float((pred == NEUTRAL).mean())
@@ -67,8 +75,8 @@ def calibrate(model_dir: Path, val_path: str | None = None, per_class: int | Non
     for folder, crops in dev_sets():
         loaded = load_folder(Path(folder), analyzer, crops=crops, per_class=per_class)
         sets[Path(folder).name] = (loaded.faces, loaded.faces.y, loaded.no_face + loaded.unreadable)
-    raw = {name: analyzer.classifier.predict(faces.x, flip=analyzer.flip, decide=False) for name, (faces, *_) in
-           sets.items()}  # fmt: skip
+    # Each view (the face, and its mirror image when the analyzer flips) as served: the rule acts per view.
+    views = {name: _views(analyzer, faces.x) for name, (faces, *_) in sets.items()}
     true_neutral = {name: float((truth == NEUTRAL).mean()) for name, (_, truth, _) in sets.items()}
 
     table = []
@@ -76,7 +84,8 @@ def calibrate(model_dir: Path, val_path: str | None = None, per_class: int | Non
         weights = decision_weights(prior, tau)
         row = {"tau": tau}
         for name, (_, truth, missed) in sets.items():
-            row[f"{name}_accuracy"], row[f"{name}_neutral_share"] = _scores(raw[name], truth, missed, weights)
+            served = np.mean([apply_decision(view, weights) for view in views[name]], axis=0)
+            row[f"{name}_accuracy"], row[f"{name}_neutral_share"] = _scores(served, truth, missed)
         row["mean_accuracy"] = float(np.mean([row[f"{name}_accuracy"] for name in sets]))
         row["neutral_ok"] = all(
             row[f"{name}_neutral_share"] <= MAX_NEUTRAL_RATIO * true_neutral[name] for name in sets if name != VAL
