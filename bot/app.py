@@ -12,11 +12,13 @@ from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     Updater,
     filters,
 )
@@ -90,8 +92,22 @@ def _file_url_for(api_base_url: str) -> str:
     return f"{head}/file/bot" if sep else f"{api_base_url}/file"
 
 
+async def drop_forged(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop an update whose private chat is not its sender's own: Telegram never sends one.
+
+    A private chat's id is the person's user id.  An update claiming one person as sender in
+    another person's chat is forged (``/export`` would send the sender's data into that chat).
+    """
+    chat, user = update.effective_chat, update.effective_user
+    if chat is not None and user is not None and chat.type == ChatType.PRIVATE and chat.id != user.id:
+        log.warning("dropped update %s: its private chat is not the sender's", update.update_id)
+        raise ApplicationHandlerStop
+
+
 def _add_handlers(app: Application) -> None:
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    # Group -2 runs before everything: forged updates stop here.
+    app.add_handler(TypeHandler(Update, drop_forged), -2)
     # Group -1 runs first: anything outside a private chat is answered (when addressed) and stops there.
     app.add_handler(MessageHandler(~filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, on_group_message), -1)
 

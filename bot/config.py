@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ TELEGRAM_DOWNLOAD_LIMIT_MB = 20.0
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MODES = ("polling", "webhook")
+#: Random bytes in a webhook secret generated when WEBHOOK_SECRET_TOKEN is unset (43 URL-safe characters).
+WEBHOOK_SECRET_BYTES = 32
 
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{10,}$")
 _SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -154,6 +157,10 @@ def load_settings(
     if secret_token is not None and not _SECRET_TOKEN_RE.match(secret_token):
         problems.append("WEBHOOK_SECRET_TOKEN must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         secret_token = None
+    elif secret_token is None and mode == "webhook":
+        # A webhook without Telegram's secret header accepts forged updates from anyone who finds
+        # the URL: never run one.  A random secret for this run is registered with setWebhook.
+        secret_token = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
 
     api_base_url = get("TELEGRAM_API_BASE_URL")
     file_base_url = get("TELEGRAM_FILE_BASE_URL")

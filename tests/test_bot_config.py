@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,16 @@ def test_invalid_settings_are_explained(env: dict[str, str], message: str) -> No
         load_settings(env, env_file=None, create_dirs=False)
     assert message in str(exc.value)
     assert "not a token" not in str(exc.value)  # a rejected token is never echoed
+
+
+def test_webhook_mode_without_a_secret_generates_one() -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_MODE": "webhook", "WEBHOOK_URL": "https://example.org/moodlens"}
+    first, second = (load_settings(env, env_file=None, create_dirs=False) for _ in range(2))
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", first.webhook_secret_token)
+    assert first.webhook_secret_token != second.webhook_secret_token
+    assert first.webhook_secret_token not in repr(first)
+    polling = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}, env_file=None, create_dirs=False)
+    assert polling.webhook_secret_token is None
 
 
 def test_all_problems_are_reported_at_once() -> None:

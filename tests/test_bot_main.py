@@ -144,3 +144,44 @@ async def test_webhook_mode_registers_and_serves_the_webhook(tmp_path: Path) -> 
         await server.stop()
     assert code == 0, err
     assert f"(webhook on 127.0.0.1:{port})" in err and TOKEN not in err and "hook-secret" not in err
+
+
+async def test_webhook_without_a_secret_gets_a_random_one_and_drops_forged_chats(tmp_path: Path) -> None:
+    server = await start_server("127.0.0.1", 0, token=TOKEN)
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}/moodlens-hook"
+    env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=server.base_url, BOT_MODE="webhook",
+                  WEBHOOK_URL=hook, WEBHOOK_LISTEN="127.0.0.1", WEBHOOK_PORT=str(port))  # fmt: skip
+    env.pop("WEBHOOK_SECRET_TOKEN", None)
+    process = await start_bot(env)
+    try:
+        for _ in range(1200):
+            if server.state.webhook:
+                break
+            await asyncio.sleep(0.05)
+        secret = server.state.webhook["secret_token"]
+        assert secret and len(secret) >= 32, "a random secret was registered with setWebhook"
+        async with aiohttp.ClientSession() as session:
+            for user_id in (9, 10):
+                message = {"user_id": user_id, "text": "/help"}
+                async with session.post(f"{server.url}/sandbox/send_message", json=message):
+                    pass
+            victim, attacker = server.state.pending_updates
+            async with session.post(hook, json=victim) as resp:
+                assert resp.status == 403, "no secret header, no entry"
+            # A forged update: the victim as sender, the attacker's private chat as the place to answer.
+            forged = {**victim, "update_id": victim["update_id"] + 1000,
+                      "message": {**victim["message"], "chat": attacker["message"]["chat"]}}  # fmt: skip
+            headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+            for update in (forged, attacker):
+                async with session.post(hook, json=update, headers=headers) as resp:
+                    assert resp.status == 200
+            await server.state.wait_for_bot_message(10, 0, timeout=20)
+            await asyncio.sleep(1.0)  # room for a reply to the forged update, had it been handled
+            replies = [m for m in server.state.transcript(10) if m.sender == "bot"]
+            assert len(replies) == 1, "only the attacker's own /help was answered"
+    finally:
+        code, out, err = await stop(process)
+        await server.stop()
+    assert code == 0, err
+    assert secret not in err and secret not in out
