@@ -10,6 +10,8 @@ import signal
 import sys
 from urllib.parse import urlsplit
 
+from telegram.error import InvalidToken
+
 from bot.app import UpdateSource, build_application, polling, running
 from bot.config import SANDBOX_TOKEN, Settings, SettingsError, load_settings
 from bot.logging_setup import configure_logging
@@ -99,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         pass
+    except InvalidToken:
+        log.error("MoodLens could not start: Telegram refused TELEGRAM_BOT_TOKEN (check it with @BotFather)")
+        return 1
+    except Exception as exc:  # the last stop: through the redacting log, never a raw traceback
+        # PTB's errors carry request URLs and the token; an uncaught traceback would print them unredacted.
+        log.error("MoodLens could not start or stopped unexpectedly: %s", exc, exc_info=exc)
+        return 1
     return 0
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot.config import PROJECT_ROOT
 from sandbox import start_server
@@ -185,3 +186,18 @@ async def test_webhook_without_a_secret_gets_a_random_one_and_drops_forged_chats
         await server.stop()
     assert code == 0, err
     assert secret not in err and secret not in out
+
+
+@pytest.mark.parametrize("api", ["wrong token", "unreachable server"])
+async def test_a_failed_start_exits_with_a_message_and_never_shows_the_token(tmp_path: Path, api: str) -> None:
+    server = await start_server("127.0.0.1", 0, token="1:another-bots-token-entirely-different-xyz")
+    base = server.base_url if api == "wrong token" else f"http://127.0.0.1:{free_port()}/bot"
+    try:
+        process = await start_bot(bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=base))
+        out, err = await asyncio.wait_for(process.communicate(), 90)
+    finally:
+        await server.stop()
+    out, err = out.decode(), err.decode()
+    assert process.returncode == 1, err[-2000:]
+    assert TOKEN not in err and TOKEN not in out
+    assert "MoodLens could not start" in err
