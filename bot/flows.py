@@ -49,16 +49,18 @@ async def send_items(
 ) -> None:
     """Recommend 3-5 items of ``kind`` (fresh first, shaped by 👍/👎), record them, and show them with buttons."""
     store, dialogs = services.store, services.dialogs
-    seen = await store.seen_items(user_id, kind)
-    feedback = await store.feedback(user_id)
-    picks = recommend(
-        services.catalog, kind, emotion, seen=seen, feedback=feedback, supportive=supportive, rng=services.rng
-    )
+    async with services.pick_locks.hold((user_id, kind)):  # read the history, pick, record: one at a time
+        seen = await store.seen_items(user_id, kind)
+        feedback = await store.feedback(user_id)
+        picks = recommend(
+            services.catalog, kind, emotion, seen=seen, feedback=feedback, supportive=supportive, rng=services.rng
+        )
+        if picks:
+            rec_ids = await store.add_recommendations(user_id, checkin, kind, [item.id for item in picks], emotion)
     if not picks:
         markup = keyboards.other_ideas(services.codec, dialogs, user_id, checkin)
         await chat.send_message(dialogs.text("followups.nothing_left"), reply_markup=markup)
         return
-    rec_ids = await store.add_recommendations(user_id, checkin, kind, [item.id for item in picks], emotion)
     seen_set = set(seen)
     text = items_text(
         dialogs,

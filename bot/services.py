@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.callback_data import ButtonCodec
 from bot.config import Settings
+from bot.keyed_locks import KeyedLocks
 from bot.rate_limit import RateLimiter
 from catalog import Catalog, load_catalog
 from dialogs import Dialogs, load_dialogs
@@ -38,6 +39,8 @@ class Services:
     #: /history renders a chart (~100 ms of CPU each): a flood of them must not hog the cores either.
     chart_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(CHARTS_PER_MINUTE, 1))
     rng: random.Random = field(default_factory=random.Random)
+    #: One pick at a time per (person, kind): a double tap on "More" must not read the same history twice.
+    pick_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
 
 async def open_services(settings: Settings, *, analyzer: Analyzer | None = None) -> Services:

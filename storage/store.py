@@ -376,13 +376,16 @@ class Store:
         return changed == 1
 
     async def seen_items(self, user_id: int, kind: str) -> list[str]:
-        """Distinct items of ``kind`` shown to the user, ordered by their latest showing, oldest to newest."""
+        """Every showing of ``kind`` items to the user, oldest to newest; an item shown twice is listed twice.
+
+        The recommender follows its "no repeats until the pool runs out" cycles over this whole
+        sequence: with each item listed once, every cycle after the first would look complete.
+        """
         _check_user_id(user_id)
         async with (
             self._reading() as db,
             db.execute(
-                "SELECT item_id, MAX(shown_at) AS last_at, MAX(id) AS last_id FROM recommendations "
-                "WHERE user_id = ? AND kind = ? GROUP BY item_id ORDER BY last_at, last_id",
+                "SELECT item_id FROM recommendations WHERE user_id = ? AND kind = ? ORDER BY shown_at, id",
                 (user_id, kind),
             ) as cursor,
         ):

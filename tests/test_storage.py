@@ -165,7 +165,7 @@ async def test_recommendations_seen_and_feedback(store) -> None:
     assert len(ids) == 2 and ids[0] < ids[1]
     await store.add_recommendations(ALICE, None, "song", ["s:1"], "happy")
     await store.add_recommendations(ALICE, cid, "movie", ["m:1"], "sad")  # shown again, now newest
-    assert await store.seen_items(ALICE, "movie") == ["m:2", "m:1"]
+    assert await store.seen_items(ALICE, "movie") == ["m:1", "m:2", "m:1"]
     assert await store.seen_items(ALICE, "song") == ["s:1"]
     assert await store.seen_items(ALICE, "book") == []
 
