@@ -15,8 +15,8 @@ from fer_engine.labels import EMOTIONS
 
 log = logging.getLogger(__name__)
 
-#: The committed model; FER_MODEL_DIR points elsewhere (e.g. a freshly trained one).
-DEFAULT_MODEL_DIR = Path(os.environ.get("FER_MODEL_DIR", Path(__file__).resolve().parents[1] / "weights"))
+#: The committed model; FER_MODEL_DIR points elsewhere (e.g. a freshly trained one); empty counts as unset.
+DEFAULT_MODEL_DIR = Path(os.environ.get("FER_MODEL_DIR") or Path(__file__).resolve().parents[1] / "weights")
 TFLITE_FILE = "fer_cnn.tflite"
 KERAS_FILE = "fer_cnn.weights.h5"
 METADATA_FILE = "metadata.json"

@@ -507,7 +507,9 @@ async def open_store(path: str | Path, *, clock: Callable[[], datetime] = utc_no
             log.warning("could not switch %s to WAL (journal_mode=%s)", path, mode)
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute("PRAGMA busy_timeout = 5000")
-        await db.execute("PRAGMA synchronous = NORMAL")
+        # FULL: in WAL mode NORMAL survives a crashed process but may lose the last commits to a power
+        # cut; a check-in the person was told about must survive both.
+        await db.execute("PRAGMA synchronous = FULL")
         version = await migrate(db)
         log.debug("opened store %s at schema version %d", path, version)
     except BaseException:

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ SETTINGS = [
     "TELEGRAM_BOT_TOKEN", "MOODLENS_DB_PATH", "LOG_LEVEL", "BOT_MODE", "WEBHOOK_URL", "WEBHOOK_LISTEN", "WEBHOOK_PORT",
     "WEBHOOK_SECRET_TOKEN", "MAX_UPLOAD_MB", "PHOTOS_PER_MINUTE", "PHOTOS_IN_FLIGHT", "RECOGNITION_WORKERS",
     "BUTTON_SECRET", "TELEGRAM_API_BASE_URL", "TELEGRAM_FILE_BASE_URL", "SANDBOX_HOST", "SANDBOX_PORT",
+    "FER_MODEL_DIR", "FACE_DETECTOR",
 ]  # fmt: skip
 TOKEN = "4242424242:FAKE-token-for-the-test_0123456789"
 
@@ -201,3 +203,48 @@ async def test_a_failed_start_exits_with_a_message_and_never_shows_the_token(tmp
     assert process.returncode == 1, err[-2000:]
     assert TOKEN not in err and TOKEN not in out
     assert "MoodLens could not start" in err
+
+
+def _readings(server, chat_id: int) -> list:
+    """The bot's readings in a chat: replies to a photo that carry the "Not quite?" button (a stored check-in)."""
+    messages = server.state.transcript(chat_id)
+    return [m for m in messages if m.sender == "bot" and m.reply_to_message_id and m.reply_markup]
+
+
+async def test_every_acknowledged_checkin_survives_kill_9(tmp_path: Path, photos_dir: Path) -> None:
+    server = await start_server("127.0.0.1", 0, token=TOKEN)
+    env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=server.base_url,
+                  PHOTOS_PER_MINUTE="1000", PHOTOS_IN_FLIGHT="16")  # fmt: skip
+    people, photos_each = range(1, 9), 4
+    selfie = (photos_dir / "obama.jpg").read_bytes()
+    process = await start_bot(env)
+    try:
+        async with aiohttp.ClientSession(base_url=server.url) as http:
+
+            async def send(user_id: int) -> None:
+                form = aiohttp.FormData()
+                form.add_field("user_id", str(user_id))
+                form.add_field("file", selfie, filename="selfie.jpg", content_type="image/jpeg")
+                async with http.post("/sandbox/send_photo", data=form) as resp:
+                    assert resp.status == 200
+
+            await asyncio.gather(*(send(user) for user in people for _ in range(photos_each)))
+            # Kill the bot in the middle of the burst: some readings sent, others still in the works.
+            await server.state.wait_for(lambda: sum(len(_readings(server, u)) for u in people) >= 6, 90)
+            process.kill()
+            await process.wait()
+            acknowledged = {user: len(_readings(server, user)) for user in people}
+            assert 6 <= sum(acknowledged.values()) < len(people) * photos_each, "killed mid-burst"
+            # Restarted on the same database, the bot reads and writes it again.
+            process = await start_bot(env)
+            await send(1)
+            await server.state.wait_for(lambda: len(_readings(server, 1)) > acknowledged[1], 60)
+    finally:
+        code, _, err = await stop(process)
+        await server.stop()
+    assert code == 0, err[-2000:]
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = dict(db.execute("SELECT user_id, COUNT(*) FROM checkins GROUP BY user_id").fetchall())
+    for user in people:
+        assert stored.get(user, 0) >= acknowledged[user], f"person {user}: a check-in they were shown is gone"

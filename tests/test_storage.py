@@ -59,6 +59,8 @@ async def test_fresh_db_reaches_latest_version(tmp_path: Path) -> None:
 async def test_wal_mode_is_on(store, tmp_path: Path) -> None:
     async with store.connection.execute("PRAGMA journal_mode") as cur:
         assert (await cur.fetchone())[0].lower() == "wal"
+    async with store.connection.execute("PRAGMA synchronous") as cur:
+        assert (await cur.fetchone())[0] == 2, "FULL: a commit survives a power cut, not only a crash"
     await store.add_checkin(ALICE, HAPPY, "happy", 1)
     assert (tmp_path / "mood.db-wal").exists()
 
