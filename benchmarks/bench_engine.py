@@ -24,7 +24,7 @@ from fer_engine.classifier import DEFAULT_MODEL_DIR
 from fer_engine.datasets import data_dir, dev_sets, load_npz
 from fer_engine.evaluate import load_folder
 from fer_engine.faces import detect_faces, resolve_backend
-from fer_engine.labels import EMOTIONS
+from fer_engine.labels import EMOTIONS, NEUTRAL
 from fer_engine.metrics import score, validation_reports
 from fer_engine.video import annotate_video
 
@@ -32,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peer import PeerTFLite, peer_input, peer_keras  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-NEUTRAL = EMOTIONS.index("neutral")
 SELFIE = "obama-1080p.jpg"  # a real photo, cropped to 4:3 and resized for the latency and video tests
 
 

@@ -7,6 +7,8 @@ import numpy as np
 #: The fixed order of every probability vector this package returns (the FER2013 convention).
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NUM_CLASSES = len(EMOTIONS)
+#: Index of "neutral", the answer a model falls back on when unsure: its share is watched on the dev sets.
+NEUTRAL = EMOTIONS.index("neutral")
 
 #: FER+ vote columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt,
 #: unknown, not-a-face.  For each of our classes, the FER+ column that holds its votes.

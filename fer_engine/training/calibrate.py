@@ -21,12 +21,11 @@ from fer_engine.analyzer import Analyzer
 from fer_engine.classifier import METADATA_FILE, apply_decision
 from fer_engine.datasets import FaceSet, dev_sets, load_npz
 from fer_engine.evaluate import load_folder
-from fer_engine.labels import EMOTIONS, NUM_CLASSES, ferplus_majority, mixed_targets
+from fer_engine.labels import NEUTRAL, NUM_CLASSES, ferplus_majority, mixed_targets
 
 log = logging.getLogger(__name__)
 
 TAUS = tuple(round(t, 2) for t in np.arange(0.0, 1.51, 0.1))
-NEUTRAL = EMOTIONS.index("neutral")
 VAL = "val_ferplus"
 #: Most "neutral" answers allowed, as a multiple of the set's true neutral share.
 MAX_NEUTRAL_RATIO = 2.0

@@ -19,15 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from fer_engine.datasets import FaceSet, data_dir, dev_sets, load_npz
-from fer_engine.labels import EMOTIONS, NUM_CLASSES, ferplus_majority, mixed_targets
+from fer_engine.labels import NEUTRAL, NUM_CLASSES, ferplus_majority, mixed_targets
 from fer_engine.preprocess import INPUT_SIZE
 from fer_engine.training.augment import CAMERA_AUGMENT, AugmentSettings, augment_batch
 from fer_engine.training.model import DEFAULT_STAGES, build_model, predict_proba
 from fer_engine.training.sources import load_affectnet
 
 log = logging.getLogger(__name__)
-
-NEUTRAL = EMOTIONS.index("neutral")
 
 STATE_FILE = "state.json"
 LAST_CHECKPOINT = "last.keras"
