@@ -82,6 +82,16 @@ RECIPES: dict[str, dict] = {
         "dev_sets": dev_sets(),
         "average_best_and_last": True,
     },
+    # Both sources from the first epoch, no FER2013-only start: features that never settled on
+    # FER2013's look alone.  Long (about 40 epochs), so it resumes across sessions.
+    "joint": {
+        "affectnet_path": str(data_dir() / "affectnet" / "train.npz"),
+        "epochs": 40,
+        "class_weight_power": 0.5,
+        "augment": AugmentSettings(**CAMERA_AUGMENT),
+        "dev_sets": dev_sets(),
+        "average_best_and_last": True,
+    },
 }
 DEFAULT_RECIPE = "mixed"
 
