@@ -19,6 +19,10 @@ from fer_engine.faces import AUTO, resolve_backend
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ENV_FILE = PROJECT_ROOT / ".env"
 DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "moodlens.db"
+#: The sandbox's own database: play and tests never touch the real check-ins.
+DEFAULT_SANDBOX_DB_PATH = PROJECT_ROOT / "data" / "sandbox.db"
+#: Random bytes of the button-signing key made for each sandbox run (its token is public).
+SANDBOX_BUTTON_SECRET_BYTES = 32
 
 #: Used when there is no TELEGRAM_BOT_TOKEN: the local sandbox accepts exactly this token.
 SANDBOX_TOKEN = "123456789:SANDBOX-moodlens-token"
@@ -48,7 +52,8 @@ class Settings:
     """Everything the bot can be configured with (see ``.env.example``)."""
 
     token: str | None = field(default=None, repr=False)
-    db_path: Path = DEFAULT_DB_PATH
+    #: None: DEFAULT_DB_PATH with a token, DEFAULT_SANDBOX_DB_PATH without one.
+    db_path: Path | None = None
     log_level: str = "INFO"
     mode: str = "polling"
     webhook_url: str | None = None
@@ -68,8 +73,15 @@ class Settings:
     face_detector: str = AUTO
 
     def __post_init__(self) -> None:
+        if self.db_path is None:
+            object.__setattr__(self, "db_path", DEFAULT_DB_PATH if self.token else DEFAULT_SANDBOX_DB_PATH)
         if not self.button_secret:
-            object.__setattr__(self, "button_secret", derive_button_secret(self.token or SANDBOX_TOKEN))
+            # The sandbox token is a public constant: a key derived from it would let anyone sign
+            # buttons.  A sandbox run gets a random key instead (its chats vanish with it anyway).
+            secret = (
+                derive_button_secret(self.token) if self.token else secrets.token_bytes(SANDBOX_BUTTON_SECRET_BYTES)
+            )
+            object.__setattr__(self, "button_secret", secret)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -173,15 +185,19 @@ def load_settings(
     high_mb = 2000.0 if api_base_url else TELEGRAM_DOWNLOAD_LIMIT_MB
     max_upload_mb = number("MAX_UPLOAD_MB", 10.0, cast=float, low=0.01, high=high_mb)
 
-    db_raw = get("MOODLENS_DB_PATH")
-    db_path = Path(db_raw).expanduser() if db_raw else DEFAULT_DB_PATH
+    # Each mode has its own database setting, so the sandbox can never write to the real one.
+    db_setting, default_db = (
+        ("MOODLENS_DB_PATH", DEFAULT_DB_PATH) if token_given else ("SANDBOX_DB_PATH", DEFAULT_SANDBOX_DB_PATH)
+    )
+    db_raw = get(db_setting)
+    db_path = Path(db_raw).expanduser() if db_raw else default_db
     if not db_path.is_absolute():
         db_path = PROJECT_ROOT / db_path
     if create_dirs:
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            problems.append(f"MOODLENS_DB_PATH: cannot create the folder {db_path.parent} ({exc.strerror})")
+            problems.append(f"{db_setting}: cannot create the folder {db_path.parent} ({exc.strerror})")
 
     model_raw = get("FER_MODEL_DIR")
     fer_model_dir = Path(model_raw).expanduser() if model_raw else None

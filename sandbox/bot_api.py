@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.media import image_info
+from sandbox.media import image_info, stored_file_response
 from sandbox.state import ApiError, SandboxState, StoredFile
 
 log = logging.getLogger(__name__)
@@ -551,7 +551,7 @@ async def handle_file_download(request: web.Request) -> web.StreamResponse:
     stored = state.file_by_path(request.match_info["file_path"])
     if stored is None or stored.source_url:
         return error_response(ApiError(404, "Not Found"))
-    return web.Response(body=stored.data, content_type=stored.mime_type)
+    return stored_file_response(stored.data, stored.mime_type, stored.file_name)
 
 
 def add_routes(app: web.Application) -> None:

@@ -13,11 +13,11 @@ import contextlib
 import json
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
 from sandbox.bot_api import STATE_KEY
+from sandbox.media import stored_file_response
 from sandbox.state import FILE_FOLDERS, Chat, SandboxState, User
 
 log = logging.getLogger(__name__)
@@ -333,10 +333,7 @@ async def get_file(request: web.Request) -> web.StreamResponse:
         raise ControlError(404, "no such file")
     if stored.source_url:
         raise web.HTTPFound(stored.source_url)
-    headers = {}
-    if stored.file_name:
-        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(stored.file_name, safe='')}"
-    return web.Response(body=stored.data, content_type=stored.mime_type, headers=headers)
+    return stored_file_response(stored.data, stored.mime_type, stored.file_name)
 
 
 async def status(request: web.Request) -> web.Response:

@@ -1,9 +1,22 @@
-"""Small media helpers: image size sniffing (JPEG/PNG/GIF/WebP) without Pillow, and MIME/extension guesses."""
+"""Small media helpers: image size sniffing (JPEG/PNG/GIF/WebP) without Pillow, MIME/extension guesses,
+and the one way stored files are served."""
 
 from __future__ import annotations
 
 import mimetypes
 import struct
+from urllib.parse import quote
+
+from aiohttp import web
+
+#: Headers on every stored file: whoever uploaded it chose its bytes and its claimed type, so a
+#: browser must never run it as a page of this origin (an uploaded text/html "photo" would be
+#: stored XSS).  Images and media still load in <img>/<video>: these headers only stop navigation.
+STORED_FILE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, no-store",
+}
 
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
@@ -98,3 +111,15 @@ def extension_for(mime_type: str, file_name: str | None = None) -> str:
             return ext
     guessed = mimetypes.guess_extension(mime_type or "", strict=False)
     return guessed.lstrip(".") if guessed else "bin"
+
+
+def stored_file_response(data: bytes, mime_type: str, file_name: str | None = None) -> web.Response:
+    """A stored file as a download (``attachment``), never rendered in place, with ``STORED_FILE_HEADERS``."""
+    disposition = "attachment"
+    if file_name:
+        disposition += f"; filename*=UTF-8''{quote(file_name, safe='')}"
+    return web.Response(
+        body=data,
+        content_type=mime_type,
+        headers={**STORED_FILE_HEADERS, "Content-Disposition": disposition},
+    )

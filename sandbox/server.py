@@ -11,6 +11,7 @@ from aiohttp import web
 
 from sandbox import bot_api, chat_page, control_api
 from sandbox.bot_api import STATE_KEY
+from sandbox.request_guard import allowed_hosts, request_guard
 from sandbox.state import SandboxConfig, SandboxState
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,14 @@ async def _index(request: web.Request) -> web.Response:
     )
 
 
-def create_app(state: SandboxState | None = None, *, config: SandboxConfig | None = None) -> web.Application:
-    """The aiohttp application: Bot API routes, file downloads and the /sandbox control API on one state."""
+def create_app(
+    state: SandboxState | None = None, *, config: SandboxConfig | None = None, bind_host: str = "127.0.0.1"
+) -> web.Application:
+    """The aiohttp application: Bot API routes, file downloads and the /sandbox control API on one state.
+
+    Only requests for loopback names or ``bind_host`` from no web page or this one are served
+    (``request_guard``).
+    """
     if state is None:
         state = SandboxState(config)
     elif config is not None and config is not state.config:
@@ -41,6 +48,7 @@ def create_app(state: SandboxState | None = None, *, config: SandboxConfig | Non
     # Uploads are streamed and limited by config.max_upload_bytes; this bounds url-encoded/JSON bodies only.
     app = web.Application(client_max_size=state.config.max_upload_bytes + (1 << 20))
     app[STATE_KEY] = state
+    app.middlewares.append(request_guard(allowed_hosts(bind_host)))
     bot_api.add_routes(app)
     control_api.add_routes(app)
     chat_page.add_routes(app, info=_index)
@@ -110,7 +118,7 @@ async def start_server(
         if state is not None:
             raise ValueError("config overrides need a fresh state")
         config = dataclasses.replace(config or SandboxConfig(), **config_overrides)
-    app = create_app(state, config=config)
+    app = create_app(state, config=config, bind_host=host)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_DB_PATH, PROJECT_ROOT, SettingsError, derive_button_secret, load_settings
+from bot.config import (
+    DEFAULT_DB_PATH,
+    DEFAULT_SANDBOX_DB_PATH,
+    PROJECT_ROOT,
+    SANDBOX_TOKEN,
+    SettingsError,
+    derive_button_secret,
+    load_settings,
+)
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwx"
 
@@ -15,11 +23,26 @@ TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwx"
 def test_defaults_without_anything(tmp_path: Path) -> None:
     settings = load_settings({}, env_file=None, create_dirs=False)
     assert settings.token is None and settings.sandbox
-    assert settings.db_path == DEFAULT_DB_PATH and settings.mode == "polling"
+    assert settings.db_path == DEFAULT_SANDBOX_DB_PATH and settings.mode == "polling"
     assert (settings.max_upload_mb, settings.photos_per_minute, settings.workers) == (10.0, 10, 2)
     assert (settings.sandbox_host, settings.sandbox_port) == ("127.0.0.1", 8080)
     assert settings.max_upload_bytes == 10 * 1024 * 1024 and settings.max_upload_label == "10"
-    assert len(settings.button_secret) == 32  # derived from the sandbox token
+    assert len(settings.button_secret) == 32
+
+
+def test_the_sandbox_never_uses_the_real_database_or_a_public_button_key() -> None:
+    # MOODLENS_DB_PATH is the real bot's: without a token it is ignored, SANDBOX_DB_PATH counts.
+    env = {"MOODLENS_DB_PATH": str(DEFAULT_DB_PATH)}
+    settings = load_settings(env, env_file=None, create_dirs=False)
+    assert settings.sandbox and settings.db_path == DEFAULT_SANDBOX_DB_PATH != DEFAULT_DB_PATH
+    settings = load_settings({**env, "SANDBOX_DB_PATH": "data/play.db"}, env_file=None, create_dirs=False)
+    assert settings.db_path == PROJECT_ROOT / "data" / "play.db"
+    # The sandbox token is public, so a key derived from it would let any page sign buttons.
+    again = load_settings({}, env_file=None, create_dirs=False)
+    assert settings.button_secret != derive_button_secret(SANDBOX_TOKEN)
+    assert settings.button_secret != again.button_secret
+    with_token = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, **env}, env_file=None, create_dirs=False)
+    assert with_token.db_path == DEFAULT_DB_PATH
 
 
 def test_values_are_read_and_the_db_folder_created(tmp_path: Path) -> None:
@@ -53,7 +76,9 @@ def test_values_are_read_and_the_db_folder_created(tmp_path: Path) -> None:
 
 
 def test_relative_db_path_is_under_the_project() -> None:
-    settings = load_settings({"MOODLENS_DB_PATH": "data/other.db"}, env_file=None, create_dirs=False)
+    settings = load_settings(
+        {"TELEGRAM_BOT_TOKEN": TOKEN, "MOODLENS_DB_PATH": "data/other.db"}, env_file=None, create_dirs=False
+    )
     assert settings.db_path == PROJECT_ROOT / "data" / "other.db"
 
 
@@ -128,7 +153,7 @@ def test_a_custom_bot_api_server_allows_bigger_files() -> None:
 def test_env_example_documents_every_setting() -> None:
     example = (PROJECT_ROOT / ".env.example").read_text()
     names = [
-        "TELEGRAM_BOT_TOKEN", "MOODLENS_DB_PATH", "LOG_LEVEL", "BOT_MODE", "WEBHOOK_URL", "WEBHOOK_LISTEN",
+        "TELEGRAM_BOT_TOKEN", "MOODLENS_DB_PATH", "SANDBOX_DB_PATH", "LOG_LEVEL", "BOT_MODE", "WEBHOOK_URL", "WEBHOOK_LISTEN",
         "WEBHOOK_PORT", "WEBHOOK_SECRET_TOKEN", "MAX_UPLOAD_MB", "PHOTOS_PER_MINUTE", "PHOTOS_IN_FLIGHT",
         "RECOGNITION_WORKERS", "BUTTON_SECRET", "TELEGRAM_API_BASE_URL", "TELEGRAM_FILE_BASE_URL", "SANDBOX_HOST",
         "SANDBOX_PORT", "FER_MODEL_DIR", "FACE_DETECTOR",

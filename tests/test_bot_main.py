@@ -18,7 +18,7 @@ from bot.config import PROJECT_ROOT
 from sandbox import start_server
 
 SETTINGS = [
-    "TELEGRAM_BOT_TOKEN", "MOODLENS_DB_PATH", "LOG_LEVEL", "BOT_MODE", "WEBHOOK_URL", "WEBHOOK_LISTEN", "WEBHOOK_PORT",
+    "TELEGRAM_BOT_TOKEN", "MOODLENS_DB_PATH", "SANDBOX_DB_PATH", "LOG_LEVEL", "BOT_MODE", "WEBHOOK_URL", "WEBHOOK_LISTEN", "WEBHOOK_PORT",
     "WEBHOOK_SECRET_TOKEN", "MAX_UPLOAD_MB", "PHOTOS_PER_MINUTE", "PHOTOS_IN_FLIGHT", "RECOGNITION_WORKERS",
     "BUTTON_SECRET", "TELEGRAM_API_BASE_URL", "TELEGRAM_FILE_BASE_URL", "SANDBOX_HOST", "SANDBOX_PORT",
     "FER_MODEL_DIR", "FACE_DETECTOR",
@@ -30,7 +30,8 @@ def bot_env(tmp_path: Path, **values: str) -> dict[str, str]:
     """The real environment with every setting set explicitly (empty ones too, so a local .env cannot leak in)."""
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
     env.update({name: "" for name in SETTINGS})
-    env.update(MOODLENS_DB_PATH=str(tmp_path / "bot.db"), NO_PROXY="127.0.0.1,localhost")
+    db = str(tmp_path / "bot.db")
+    env.update(MOODLENS_DB_PATH=db, SANDBOX_DB_PATH=db, NO_PROXY="127.0.0.1,localhost")
     env["no_proxy"] = "127.0.0.1,localhost"
     env.update(values)
     return env

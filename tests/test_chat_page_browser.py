@@ -84,7 +84,7 @@ async def real_bot(browser_requirements: None, tmp_path: Path) -> AsyncIterator[
 
     server = await start_server("127.0.0.1", 0)
     env = {
-        "MOODLENS_DB_PATH": str(tmp_path / "moodlens.db"),
+        "SANDBOX_DB_PATH": str(tmp_path / "moodlens.db"),
         "TELEGRAM_API_BASE_URL": server.base_url,
         "TELEGRAM_FILE_BASE_URL": server.base_file_url,
         "LOG_LEVEL": "WARNING",
