@@ -153,7 +153,8 @@ def test_a_custom_bot_api_server_allows_bigger_files() -> None:
 def test_env_example_documents_every_setting() -> None:
     example = (PROJECT_ROOT / ".env.example").read_text()
     names = [
-        "TELEGRAM_BOT_TOKEN", "MOODLENS_DB_PATH", "SANDBOX_DB_PATH", "LOG_LEVEL", "BOT_MODE", "WEBHOOK_URL", "WEBHOOK_LISTEN",
+        "TELEGRAM_BOT_TOKEN", "MOODLENS_DB_PATH", "SANDBOX_DB_PATH", "LOG_LEVEL", "BOT_MODE", "WEBHOOK_URL",
+        "WEBHOOK_LISTEN",
         "WEBHOOK_PORT", "WEBHOOK_SECRET_TOKEN", "MAX_UPLOAD_MB", "PHOTOS_PER_MINUTE", "PHOTOS_IN_FLIGHT",
         "RECOGNITION_WORKERS", "BUTTON_SECRET", "TELEGRAM_API_BASE_URL", "TELEGRAM_FILE_BASE_URL", "SANDBOX_HOST",
         "SANDBOX_PORT", "FER_MODEL_DIR", "FACE_DETECTOR",
