@@ -113,6 +113,8 @@ def _add_handlers(app: Application) -> None:
 
     for command, key in commands.TEXT_COMMANDS.items():
         app.add_handler(CommandHandler(command, commands.reply_with(key), filters=private))
+    for command, key in commands.CONSENT_COMMANDS.items():
+        app.add_handler(CommandHandler(command, commands.reply_with_consent_choice(key), filters=private))
     app.add_handler(CommandHandler("history", history.on_history, filters=private))
     app.add_handler(CommandHandler("export", data_rights.on_export, filters=private))
     app.add_handler(CommandHandler("forget", data_rights.on_forget, filters=private))

@@ -29,6 +29,11 @@ MAX_BYTES = 64
 SIGNATURE_BYTES = 8
 _SIGNATURE_CHARS = 11  # base64url of 8 bytes, without padding
 _ID_RE = re.compile(r"^[0-9a-z]{1,13}$")
+#: Fields that are non-negative integers, sent in base 36.
+INT_FIELDS = frozenset({"checkin", "rec", "issued", "faces"})
+#: A reading's probabilities are sent as one byte each: 0..READING_STEPS.
+READING_STEPS = 255
+_READING_RE = re.compile(r"^[A-Za-z0-9_-]{10}$")  # base64url of 7 bytes, unpadded
 
 
 class Action(str, Enum):
@@ -43,6 +48,9 @@ class Action(str, Enum):
     FEEDBACK = "f"  # 👍 / 👎 on a shown recommendation
     FORGET = "x"  # confirm /forget
     KEEP = "y"  # cancel /forget
+    CONSENT = "a"  # agree to keep check-ins (from /start or /privacy)
+    CONSENT_READING = "r"  # agree, and keep the reading the question came with
+    DECLINE = "d"  # keep nothing (or stop keeping)
 
 
 #: The fields each action carries, in wire order.
@@ -56,6 +64,10 @@ FIELDS: dict[Action, tuple[str, ...]] = {
     Action.FEEDBACK: ("rec", "vote"),
     Action.FORGET: ("issued",),
     Action.KEEP: (),
+    Action.CONSENT: (),
+    # The reading travels in the button, because nothing is stored before the person agrees.
+    Action.CONSENT_READING: ("issued", "reading", "faces"),
+    Action.DECLINE: (),
 }
 
 
@@ -70,6 +82,8 @@ class ButtonData:
     rec: int | None = None  # recommendation row id
     vote: int | None = None  # +1 or -1
     issued: int | None = None  # unix minutes when the button was made (for buttons that expire)
+    reading: tuple[float, ...] | None = None  # 7 probabilities in EMOTIONS order, to 1/255
+    faces: int | None = None  # faces in the photo of a reading
 
 
 class ButtonError(ValueError):
@@ -125,7 +139,7 @@ class ButtonCodec:
 
 
 def _encode_field(name: str, value: object) -> str:
-    if name in ("checkin", "rec", "issued"):
+    if name in INT_FIELDS:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 36**13:
             raise ValueError(f"{name} must be a non-negative int, got {value!r}")
         return _base36(value)
@@ -137,11 +151,13 @@ def _encode_field(name: str, value: object) -> str:
         if value not in (1, -1):
             raise ValueError(f"vote must be +1 or -1, got {value!r}")
         return "+" if value == 1 else "-"
+    if name == "reading":
+        return _encode_reading(value)
     raise ValueError(f"unknown field {name!r}")
 
 
 def _decode_field(name: str, text: str) -> object:
-    if name in ("checkin", "rec", "issued"):
+    if name in INT_FIELDS:
         if not _ID_RE.match(text):
             raise ButtonError("malformed", f"bad {name} {text!r}")
         return int(text, 36)
@@ -154,7 +170,27 @@ def _decode_field(name: str, text: str) -> object:
         if text not in ("+", "-"):
             raise ButtonError("malformed", f"bad vote {text!r}")
         return 1 if text == "+" else -1
+    if name == "reading":
+        return _decode_reading(text)
     raise ButtonError("malformed", f"unknown field {name!r}")
+
+
+def _encode_reading(value: object) -> str:
+    probs = list(value) if isinstance(value, (tuple, list)) else []
+    if len(probs) != len(EMOTIONS) or not all(isinstance(p, (int, float)) and 0 <= p <= 1 for p in probs):
+        raise ValueError(f"reading must be {len(EMOTIONS)} probabilities in [0, 1], got {value!r}")
+    raw = bytes(round(float(p) * READING_STEPS) for p in probs)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _decode_reading(text: str) -> tuple[float, ...]:
+    if not _READING_RE.match(text):
+        raise ButtonError("malformed", f"bad reading {text!r}")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    total = sum(raw)
+    if total == 0:
+        raise ButtonError("malformed", "empty reading")
+    return tuple(b / total for b in raw)  # renormalised: the steps' rounding must not leave a sum != 1
 
 
 def _base36(number: int) -> str:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from telegram import Chat
 
 from bot import keyboards
-from bot.replies import items_text
+from bot.replies import items_text, percent
 from bot.services import Services
 from bot.support import needs_support, should_show_notice
-from catalog import recommend
+from catalog import EMOTIONS, recommend
+from storage import NotConsented
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,20 @@ async def send_offer(
     await chat.send_message(text, reply_markup=markup)
 
 
+async def follow_up_checkin(
+    services: Services, chat: Chat, user_id: int, checkin: int, probabilities: Sequence[float]
+) -> None:
+    """After a kept check-in: the support notice when it is due, then an opening line and the offer."""
+    dialogs = services.dialogs
+    state = await support_state(services, user_id)
+    if state.show_notice:
+        await chat.send_message(dialogs.text("support_notice"))
+    share, emotion = max(zip(probabilities, EMOTIONS, strict=True))
+    opening = dialogs.opening(emotion, services.rng, share=percent(share))
+    text = f"{opening}\n\n{dialogs.offer(emotion)}"
+    await send_offer(services, chat, user_id, checkin, emotion, text, supportive=state.supportive)
+
+
 async def send_items(
     services: Services, chat: Chat, user_id: int, checkin: int, kind: str, emotion: str, *, supportive: bool
 ) -> None:
@@ -56,7 +72,11 @@ async def send_items(
             services.catalog, kind, emotion, seen=seen, feedback=feedback, supportive=supportive, rng=services.rng
         )
         if picks:
-            rec_ids = await store.add_recommendations(user_id, checkin, kind, [item.id for item in picks], emotion)
+            try:
+                rec_ids = await store.add_recommendations(user_id, checkin, kind, [it.id for it in picks], emotion)
+            except NotConsented:  # /forget won while this press was on its way: show and keep nothing
+                await chat.send_message(dialogs.text("data_gone"))
+                return
     if not picks:
         markup = keyboards.other_ideas(services.codec, dialogs, user_id, checkin)
         await chat.send_message(dialogs.text("followups.nothing_left"), reply_markup=markup)

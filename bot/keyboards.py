@@ -97,6 +97,28 @@ def forget(codec: ButtonCodec, dialogs: Dialogs, user_id: int, issued_minute: in
     )
 
 
+def consent_for_reading(
+    codec: ButtonCodec, dialogs: Dialogs, user_id: int, reading: Sequence[float], faces: int, issued_minute: int
+) -> InlineKeyboardMarkup:
+    """Keep (this reading and the ones after it) or keep nothing; the reading travels in the button."""
+    keep = ButtonData(Action.CONSENT_READING, issued=issued_minute, reading=tuple(reading), faces=faces)
+    return InlineKeyboardMarkup(
+        [
+            [_button(codec, user_id, dialogs.text("consent.keep_reading_label"), keep)],
+            [_button(codec, user_id, dialogs.text("consent.decline_label"), ButtonData(Action.DECLINE))],
+        ]
+    )
+
+
+def consent_choice(codec: ButtonCodec, dialogs: Dialogs, user_id: int, *, given: bool) -> InlineKeyboardMarkup:
+    """Under /start and /privacy: the one choice that changes something (agree, or stop keeping)."""
+    if given:
+        button = _button(codec, user_id, dialogs.text("consent.withdraw_label"), ButtonData(Action.DECLINE))
+    else:
+        button = _button(codec, user_id, dialogs.text("consent.keep_label"), ButtonData(Action.CONSENT))
+    return InlineKeyboardMarkup([[button]])
+
+
 def mark_vote(
     markup: InlineKeyboardMarkup | None, pressed: str, vote: int, dialogs: Dialogs
 ) -> InlineKeyboardMarkup | None:

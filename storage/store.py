@@ -133,6 +133,17 @@ def _check_emotion(emotion: str) -> str:
     return emotion
 
 
+class NotConsented(LookupError):
+    """The person has not agreed to keep check-ins (or deleted everything since): nothing was written."""
+
+
+#: Writes of mood data happen only for a person who agreed, checked inside the writing transaction,
+#: so a /forget (which deletes the person's row) wins over a photo or a press still in flight.
+#: The settings key that remembers a person said "don't keep my check-ins".
+DECLINED = "consent_declined"
+_CONSENTED = "SELECT 1 FROM people WHERE user_id = ? AND consent_at IS NOT NULL"
+
+
 class Store:
     """A thin holder of one aiosqlite connection; every method is scoped by the caller's ``user_id``."""
 
@@ -211,14 +222,28 @@ class Store:
             return await self._merge_settings(db, user_id, changes)
 
     async def set_consent(self, user_id: int, given: bool = True) -> None:
-        """Record (now) or withdraw the person's consent to keep mood history."""
+        """Record the person's consent to keep mood history (the first time counts), or their "no".
+
+        A "no" is remembered as the setting ``DECLINED`` so they are not asked after every selfie;
+        it keeps nothing else (check-ins already stored stay until /forget).
+        """
         _check_user_id(user_id)
         async with self._transaction() as db:
             await self._insert_person(db, user_id)
             await db.execute(
-                "UPDATE people SET consent_at = ? WHERE user_id = ?",
-                (to_iso(self._clock()) if given else None, user_id),
+                "UPDATE people SET consent_at = CASE WHEN ? THEN COALESCE(consent_at, ?) END WHERE user_id = ?",
+                (given, to_iso(self._clock()), user_id),
             )
+            await self._merge_settings(db, user_id, {DECLINED: None if given else True})
+
+    async def declined(self, user_id: int) -> bool:
+        """Whether the person said "don't keep my check-ins" (and has not agreed since)."""
+        return bool((await self.settings(user_id)).get(DECLINED))
+
+    async def _require_consent(self, db: aiosqlite.Connection, user_id: int) -> None:
+        async with db.execute(_CONSENTED, (user_id,)) as cursor:
+            if await cursor.fetchone() is None:
+                raise NotConsented(f"user {user_id} has not agreed to keep check-ins")
 
     async def consent_at(self, user_id: int) -> datetime | None:
         """When the person gave consent, or ``None``."""
@@ -240,7 +265,10 @@ class Store:
         faces: int,
         at: datetime | None = None,
     ) -> int:
-        """Store one reading (7 probabilities in ``EMOTIONS`` order); returns the new check-in id."""
+        """Store one reading (7 probabilities in ``EMOTIONS`` order); returns the new check-in id.
+
+        Raises NotConsented (writing nothing) unless the person agreed with :meth:`set_consent`.
+        """
         _check_user_id(user_id)
         probs = [float(p) for p in probabilities]
         if len(probs) != len(EMOTIONS):
@@ -253,7 +281,7 @@ class Store:
             raise ValueError("faces must be >= 0")
         when = to_iso(at or self._clock())
         async with self._transaction() as db:
-            await self._insert_person(db, user_id)
+            await self._require_consent(db, user_id)
             cursor = await db.execute(
                 f"INSERT INTO checkins (user_id, at, {_PROB_COLUMNS}, top_emotion, faces) "
                 f"VALUES (?, ?, {', '.join('?' * len(EMOTIONS))}, ?, ?)",
@@ -330,7 +358,10 @@ class Store:
         item_ids: Sequence[str],
         emotion: str,
     ) -> list[int]:
-        """Record that these items were shown to the user; returns the new row ids in ``item_ids`` order."""
+        """Record that these items were shown to the user; returns the new row ids in ``item_ids`` order.
+
+        Raises NotConsented (writing nothing) unless the person agreed with :meth:`set_consent`.
+        """
         _check_user_id(user_id)
         _check_emotion(emotion)
         if not kind:
@@ -340,7 +371,7 @@ class Store:
         now = to_iso(self._clock())
         ids: list[int] = []
         async with self._transaction() as db:
-            await self._insert_person(db, user_id)
+            await self._require_consent(db, user_id)
             if checkin_id is not None:
                 async with db.execute(
                     "SELECT 1 FROM checkins WHERE id = ? AND user_id = ?", (checkin_id, user_id)

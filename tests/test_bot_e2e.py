@@ -164,6 +164,12 @@ def no_face_jpeg() -> bytes:
     return buffer.tobytes()
 
 
+async def agreed(bot: Bot, *user_ids: int) -> None:
+    """These people already said "keep my check-ins" (the consent flow itself is tested on its own)."""
+    for user_id in user_ids:
+        await bot.services.store.set_consent(user_id)
+
+
 async def settle(person: Person, after: int, seconds: float = 0.4) -> list[dict[str, Any]]:
     """Bot messages after ``after`` once nothing new has arrived for a moment."""
     await asyncio.sleep(seconds)
@@ -188,12 +194,26 @@ async def test_selfie_journey_buttons_history_export_forget(
         menu = (await resp.json())["command_lists"][0]["commands"]
     assert [c["command"] for c in menu] == list(COMMANDS)
 
-    # A selfie: typing first, then the reading (a reply to the photo) with shares and "Not quite", then the offer.
+    assert labels(welcome) == [DIALOGS.text("consent.keep_label")]
+
+    # A selfie: typing first, then the reading (a reply to the photo) with shares, then the question whether
+    # to keep it.  Nothing is stored before the answer, not even a row for the person.
     seq = server.state.last_seq
     photo_id = await alice.photo("obama.jpg")
-    reading, offer = await alice.replies(photo_id, 2)
+    reading, ask = await alice.replies(photo_id, 2)
     assert reading["reply_to_message_id"] == photo_id
     assert reading["text"].count("%") >= 4 and "Your expression looks mostly" in reading["text"]
+    assert labels(reading) == [] and ask["reply_to_message_id"] == reading["message_id"]
+    assert ask["text"] == DIALOGS.text("consent.ask")
+    assert labels(ask) == [DIALOGS.text("consent.keep_reading_label"), DIALOGS.text("consent.decline_label")]
+    assert await _all_rows(bot.services) == []
+
+    # "Keep": consent recorded, this reading becomes the check-in, the reading gets "Not quite", then the offer.
+    before = await alice.last_id()
+    await alice.press(ask, DIALOGS.text("consent.keep_reading_label"))
+    thanks, offer = await alice.replies(before, 2)
+    assert thanks["text"] == DIALOGS.text("consent.given") and await store.consent_at(ALICE) is not None
+    reading = next(m for m in await alice.messages() if m["message_id"] == reading["message_id"])
     assert labels(reading) == [DIALOGS.text("not_quite.label")]
     [checkin] = await store.checkins(ALICE)
     assert f"looks mostly {checkin.top_emotion}" in reading["text"] and checkin.faces == 1
@@ -310,6 +330,7 @@ async def test_bad_inputs_get_helpful_messages(
 ) -> None:
     async with running_bot(server, tmp_path / "db.sqlite", analyzer, max_upload_mb=1.0) as bot:
         bob = Person(http, BOB)
+        await agreed(bot, BOB)
 
         async def reply_to(sent: int) -> str:
             [reply] = await bob.replies(sent, 1)
@@ -377,12 +398,109 @@ async def _all_rows(services: Services) -> list[tuple]:
     return rows
 
 
+# -- consent, and /forget against work in flight ----------------------------------------------------------------
+
+
+async def test_no_keeps_nothing_and_privacy_changes_the_choice(bot: Bot, http: aiohttp.ClientSession) -> None:
+    carol = Person(http, CAROL)
+    store = bot.services.store
+
+    async def selfie() -> list[dict[str, Any]]:
+        photo_id = await carol.photo("obama.jpg")
+        return await carol.replies(photo_id, 2)
+
+    # "Don't keep": the question turns into the answer; only the choice itself is remembered.
+    reading, ask = await selfie()
+    await carol.press(ask, DIALOGS.text("consent.decline_label"))
+    answered = next(m for m in await carol.messages() if m["message_id"] == ask["message_id"])
+    assert answered["text"] == DIALOGS.text("consent.declined") and answered["buttons"] == []
+    reading, note = await selfie()
+    assert "looks mostly" in reading["text"] and labels(reading) == []
+    assert note["text"] == DIALOGS.text("consent.not_kept") and labels(note) == []
+    assert await store.checkins(CAROL) == [] and await store.consent_at(CAROL) is None
+
+    # /privacy offers the one choice that changes something: agree now...
+    sent = await carol.say("/privacy")
+    [privacy] = await carol.replies(sent, 1)
+    assert "main face" in privacy["text"] and labels(privacy) == [DIALOGS.text("consent.keep_label")]
+    before = await carol.last_id()
+    await carol.press(privacy, DIALOGS.text("consent.keep_label"))
+    [thanks] = await carol.replies(before, 1)
+    assert thanks["text"] == DIALOGS.text("consent.given")
+    reading, offer = await selfie()
+    assert labels(reading) == [DIALOGS.text("not_quite.label")] and len(await store.checkins(CAROL)) == 1
+
+    # ... and later stop: what is stored stays until /forget, nothing new is added.
+    sent = await carol.say("/privacy")
+    [privacy] = await carol.replies(sent, 1)
+    assert labels(privacy) == [DIALOGS.text("consent.withdraw_label")]
+    await carol.press(privacy, DIALOGS.text("consent.withdraw_label"))
+    await selfie()
+    assert len(await store.checkins(CAROL)) == 1
+
+    # A "keep" button more than a day old keeps nothing (its reading is stale).
+    old = int(time.time() // 60) - 24 * 60 - 1
+    data = ButtonCodec(SECRET).encode(CAROL, ButtonData(Action.CONSENT_READING, issued=old,
+                                                        reading=(0, 0, 0, 1, 0, 0, 0), faces=1))  # fmt: skip
+    query = await carol.press(offer, data=data)
+    assert query["answer"]["text"] == DIALOGS.text("stale_button") and len(await store.checkins(CAROL)) == 1
+
+
+class SlowAnalyzer:
+    """The real analyzer, a second slower: time to press a button while a photo is being read."""
+
+    def __init__(self, inner: Any, seconds: float) -> None:
+        self.inner, self.seconds = inner, seconds
+
+    def analyze_image(self, image: Any) -> Any:
+        time.sleep(self.seconds)
+        return self.inner.analyze_image(image)
+
+
+async def test_forget_wins_over_a_photo_and_a_press_in_flight(bot: Bot, http: aiohttp.ClientSession) -> None:
+    alice = Person(http, ALICE)
+    store = bot.services.store
+    await agreed(bot, ALICE)
+    photo_id = await alice.photo("obama.jpg")
+    _, offer = await alice.replies(photo_id, 2)
+
+    # A photo is being read when the person confirms /forget: nothing of it is kept afterwards.
+    sent = await alice.say("/forget")
+    [confirm] = await alice.replies(sent, 1)
+    bot.services.analyzer = SlowAnalyzer(bot.services.analyzer, 1.0)  # type: ignore[assignment]
+    photo_id = await alice.photo("obama.jpg")
+    await asyncio.sleep(0.3)
+    await alice.press(confirm, DIALOGS.text("forget_confirm.confirm"))
+    reading, ask = await alice.replies(photo_id, 2)
+    assert "looks mostly" in reading["text"] and ask["text"] == DIALOGS.text("consent.ask")
+    assert await _all_rows(bot.services) == [], "nothing written after the confirm"
+    bot.services.analyzer = bot.services.analyzer.inner
+
+    # A suggestion press that passed its check-in test just before the delete landed gets a friendly line.
+    await agreed(bot, ALICE)
+    photo_id = await alice.photo("obama.jpg")
+    _, offer = await alice.replies(photo_id, 2)
+    seen_items = store.seen_items
+
+    async def forget_lands_first(user_id: int, kind: str) -> list[str]:
+        await store.forget(user_id)
+        return await seen_items(user_id, kind)
+
+    store.seen_items = forget_lands_first  # type: ignore[method-assign]
+    before = await alice.last_id()
+    await alice.press(offer, "🎬")
+    [gone] = await alice.replies(before, 1)
+    assert gone["text"] == DIALOGS.text("data_gone")
+    assert await _all_rows(bot.services) == []
+
+
 # -- buttons: tampering, other people's rows, restarts --------------------------------------------------------
 
 
 async def test_tampered_foreign_and_stale_buttons_are_refused(bot: Bot, http: aiohttp.ClientSession) -> None:
     alice, carol = Person(http, ALICE), Person(http, CAROL)
     store = bot.services.store
+    await agreed(bot, ALICE, CAROL)
     photo_id = await carol.photo("obama.jpg")
     await carol.replies(photo_id, 2)
     [carol_checkin] = await store.checkins(CAROL)
@@ -424,7 +542,8 @@ async def test_buttons_work_after_a_restart(
 ) -> None:
     db_path = tmp_path / "restart.db"
     alice = Person(http, ALICE)
-    async with running_bot(server, db_path, analyzer):
+    async with running_bot(server, db_path, analyzer) as first:
+        await agreed(first, ALICE)
         photo_id = await alice.photo("obama.jpg")
         reading, offer = await alice.replies(photo_id, 2)
 
@@ -448,6 +567,7 @@ async def test_rate_limit_keeps_others_served(
 ) -> None:
     async with running_bot(server, tmp_path / "db.sqlite", analyzer, photos_per_minute=3, photos_in_flight=1) as bot:
         alice, bob = Person(http, ALICE), Person(http, BOB)
+        await agreed(bot, ALICE, BOB)
         data = (PHOTOS / "obama.jpg").read_bytes()
         flood = [alice.send("photo", data, "a.jpg", "image/jpeg") for _ in range(8)]
         sent = await asyncio.gather(*flood, bob.photo("biden.jpg"))
@@ -472,6 +592,7 @@ async def test_rate_limit_keeps_others_served(
 
 
 async def test_history_charts_are_rate_limited(bot: Bot, http: aiohttp.ClientSession) -> None:
+    await agreed(bot, ALICE)
     await bot.services.store.add_checkin(ALICE, (0.1, 0.0, 0.1, 0.5, 0.1, 0.1, 0.1), "happy", 1)
     alice = Person(http, ALICE)
     sent = [await alice.say("/history") for _ in range(CHARTS_PER_MINUTE + 3)]
@@ -487,6 +608,7 @@ async def test_mostly_low_recent_expressions_add_support(bot: Bot, http: aiohttp
     store = bot.services.store
     now = datetime.now(timezone.utc)
     sad = (0.05, 0.0, 0.05, 0.0, 0.8, 0.0, 0.1)
+    await agreed(bot, ALICE)
     # Four low expressions, the last of them 1.5 days ago: whatever the new photo shows, 4 of the latest 5
     # check-ins look low, and after a gap of more than a day the notice is shown (again).
     for hours in (39, 38, 37, 36):

@@ -22,6 +22,7 @@ KIND, EMOTION = "activities", "happy"  # the smallest pool in the catalog: 14 it
 @pytest.fixture
 async def store(tmp_path: Path):
     s = await open_store(tmp_path / "mood.db")
+    await s.set_consent(1)
     yield s
     await s.close()
 
@@ -60,6 +61,7 @@ async def test_a_double_tap_on_more_shows_different_items(store) -> None:
                                codec=ButtonCodec(b"k" * 32), rng=random.Random(0), pick_locks=KeyedLocks())  # fmt: skip
     for user_id in range(1, 6):
         chat = _Chat()
+        await store.set_consent(user_id)
         checkin = await store.add_checkin(user_id, (0, 0, 0, 1, 0, 0, 0), EMOTION, 1)
         taps = [send_items(services, chat, user_id, checkin, KIND, EMOTION, supportive=False) for _ in range(2)]
         await asyncio.gather(*taps)

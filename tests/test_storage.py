@@ -11,10 +11,20 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage import CSV_HEADER, EMOTIONS, LATEST_VERSION, CheckIn, migrate, open_store, schema_version
+from storage import (
+    CSV_HEADER,
+    EMOTIONS,
+    LATEST_VERSION,
+    CheckIn,
+    NotConsented,
+    migrate,
+    open_store,
+    schema_version,
+)
 
 ALICE = 1001
 BOB = 2002
+CAROL = 3003  # never agreed to anything
 
 HAPPY = [0.01, 0.01, 0.02, 0.80, 0.05, 0.06, 0.05]
 SAD = [0.05, 0.02, 0.08, 0.02, 0.70, 0.03, 0.10]
@@ -24,6 +34,8 @@ T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 @pytest.fixture
 async def store(tmp_path: Path):
     s = await open_store(tmp_path / "mood.db")
+    for person in (ALICE, BOB):  # both agreed to keep check-ins; tests of consent itself use others
+        await s.set_consent(person)
     yield s
     await s.close()
 
@@ -68,6 +80,7 @@ async def test_wal_mode_is_on(store, tmp_path: Path) -> None:
 async def test_reopen_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "mood.db"
     s = await open_store(path)
+    await s.set_consent(ALICE)
     cid = await s.add_checkin(ALICE, HAPPY, "happy", 1, at=T0)
     await s.close()
     for _ in range(2):
@@ -221,11 +234,33 @@ async def test_ensure_user_settings_and_consent(store, tmp_path: Path) -> None:
     await store.ensure_user(ALICE, language="ru")
     assert await store.settings(ALICE) == {"language": "ru"}
     assert await store.update_settings(ALICE, kinds=["movie"], language=None) == {"kinds": ["movie"]}
-    assert await store.consent_at(ALICE) is None
-    await store.set_consent(ALICE)
-    assert (await store.consent_at(ALICE)).tzinfo is not None
-    await store.set_consent(ALICE, False)
-    assert await store.consent_at(ALICE) is None
+    assert await store.consent_at(CAROL) is None
+    await store.set_consent(CAROL)
+    assert (await store.consent_at(CAROL)).tzinfo is not None
+    await store.set_consent(CAROL, False)
+    assert await store.consent_at(CAROL) is None
+
+
+async def test_nothing_is_written_without_consent(store) -> None:
+    for write in (
+        store.add_checkin(CAROL, HAPPY, "happy", 1),
+        store.add_recommendations(CAROL, None, "movie", ["m:1"], "happy"),
+    ):
+        with pytest.raises(NotConsented):
+            await write
+    async with store.connection.execute("SELECT COUNT(*) FROM people WHERE user_id = ?", (CAROL,)) as cur:
+        assert (await cur.fetchone())[0] == 0, "not even a row for the person"
+    # "No" is remembered (so they are not asked again and again) and still keeps no mood data.
+    await store.set_consent(CAROL, False)
+    assert await store.settings(CAROL) == {"consent_declined": True} and await store.consent_at(CAROL) is None
+    with pytest.raises(NotConsented):
+        await store.add_checkin(CAROL, HAPPY, "happy", 1)
+    # "Yes" later: the first agreement's time is kept when it is given again.
+    await store.set_consent(CAROL)
+    first = await store.consent_at(CAROL)
+    await store.set_consent(CAROL)
+    assert await store.consent_at(CAROL) == first and await store.settings(CAROL) == {}
+    assert await store.add_checkin(CAROL, HAPPY, "happy", 1) > 0
 
 
 # -- export / forget ---------------------------------------------------------------------------------------
@@ -271,6 +306,13 @@ async def test_forget_removes_everything_of_the_user(store, tmp_path: Path) -> N
     assert await store.settings(ALICE) == {}
     assert await store.forget(ALICE) == 0
     assert len(await store.checkins(BOB)) == 1
+    # Forgetting withdraws consent: a photo or button still in flight writes nothing.
+    with pytest.raises(NotConsented):
+        await store.add_checkin(ALICE, HAPPY, "happy", 1)
+    with pytest.raises(NotConsented):
+        await store.add_recommendations(ALICE, None, "movie", ["m:3"], "happy")
+    assert await store.export_csv(ALICE) == await store.export_csv(CAROL)
     # Ids are never reused, so a stale button cannot hit a new row.
+    await store.set_consent(ALICE)
     c_new = await store.add_checkin(ALICE, HAPPY, "happy", 1)
     assert c_new > c1

@@ -18,15 +18,18 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards
 from bot.callback_data import Action, ButtonData, ButtonError
-from bot.flows import send_items, send_offer, support_state
+from bot.flows import follow_up_checkin, send_items, send_offer, support_state
 from bot.replies import MAX_CALLBACK_ANSWER, clip
 from bot.services import Services, services_of
-from storage import CheckIn
+from catalog import EMOTIONS
+from storage import CheckIn, NotConsented
 
 log = logging.getLogger(__name__)
 
 #: The /forget confirmation button stops working after this many minutes.
 FORGET_BUTTON_MINUTES = 10
+#: "Keep my check-ins" under a reading keeps that reading only this long after the photo (a day).
+CONSENT_READING_MINUTES = 24 * 60
 
 Route = Callable[[Services, CallbackQuery, int, ButtonData], Awaitable[None]]
 
@@ -176,6 +179,42 @@ async def _keep(services: Services, query: CallbackQuery, user_id: int, data: Bu
     await _quietly(query.edit_message_text(services.dialogs.text("forget_cancelled")))
 
 
+async def _consent(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    await services.store.set_consent(user_id)
+    log.info("a person agreed to keep check-ins")
+    await _answer(query)
+    await _quietly(query.edit_message_reply_markup(reply_markup=None))
+    if query.message is not None:
+        await query.message.chat.send_message(services.dialogs.text("consent.given"))
+
+
+async def _consent_reading(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    """Agree, keep the reading the question came with, and go on as after any kept check-in."""
+    assert data.issued is not None and data.reading is not None and data.faces is not None
+    if query.message is None or time.time() // 60 - data.issued > CONSENT_READING_MINUTES:
+        await _stale(services, query)
+        return
+    await _consent(services, query, user_id, data)
+    emotion = max(zip(data.reading, EMOTIONS, strict=True))[1]
+    try:
+        checkin = await services.store.add_checkin(user_id, data.reading, emotion, faces=data.faces)
+    except NotConsented:  # a /forget landed between the two writes: it wins
+        return
+    chat = query.message.chat
+    reading = query.message.reply_to_message  # the question is a reply to the reading: give it "Not quite"
+    if reading is not None:
+        markup = keyboards.not_quite(services.codec, services.dialogs, user_id, checkin)
+        await _quietly(chat.get_bot().edit_message_reply_markup(chat.id, reading.message_id, reply_markup=markup))
+    await follow_up_checkin(services, chat, user_id, checkin, data.reading)
+
+
+async def _decline(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    await services.store.set_consent(user_id, False)
+    log.info("a person chose to keep no check-ins")
+    await _answer(query)
+    await _quietly(query.edit_message_text(services.dialogs.text("consent.declined")))
+
+
 ROUTES: dict[Action, Route] = {
     Action.KIND: _kind,
     Action.MORE: _kind,
@@ -186,4 +225,7 @@ ROUTES: dict[Action, Route] = {
     Action.FEEDBACK: _feedback,
     Action.FORGET: _forget,
     Action.KEEP: _keep,
+    Action.CONSENT: _consent,
+    Action.CONSENT_READING: _consent_reading,
+    Action.DECLINE: _decline,
 }

@@ -1,12 +1,15 @@
 """Photos and image documents: limits, download into memory, recognition in the pool, reading, offer.
 
 The picture is only ever held in memory for the recognition and then dropped: neither the bytes nor the
-file_id are stored or logged.  Only the emotion scores of the main face become a check-in.
+file_id are stored or logged.  Only the emotion scores of the main face become a check-in, and only for a
+person who agreed; until they choose, the reading comes with the question (and its answer in the button).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from pathlib import PurePosixPath
 
 from telegram import Chat, Document, Message, PhotoSize, Update
@@ -16,13 +19,13 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards
 from bot.config import Settings
-from bot.flows import send_offer, support_state
+from bot.flows import follow_up_checkin
 from bot.handlers.guards import admit_or_explain, show_chat_action
 from bot.rate_limit import Ticket
 from bot.recognition import Recognition, main_face, reading_text, recognise_in_pool
-from bot.replies import percent
 from bot.services import Services, services_of, settings_of
 from fer_engine import ImageError, ImageTooLarge
+from storage import NotConsented
 
 log = logging.getLogger(__name__)
 
@@ -116,30 +119,29 @@ async def _reply_reading(services: Services, update: Update, result: Recognition
     text = reading_text(dialogs, analysis)
     face = main_face(analysis)
 
-    markup = None
     checkin = None
     if face is not None:
         assert face.probabilities is not None and face.emotion is not None
-        checkin = await services.store.add_checkin(user.id, face.probabilities, face.emotion, faces=len(analysis.faces))
-        markup = keyboards.not_quite(services.codec, dialogs, user.id, checkin)
+        # Not agreed (yet), or /forget won the race: the reading is shown and not kept.
+        with contextlib.suppress(NotConsented):
+            checkin = await services.store.add_checkin(
+                user.id, face.probabilities, face.emotion, faces=len(analysis.faces)
+            )
+    markup = keyboards.not_quite(services.codec, dialogs, user.id, checkin) if checkin is not None else None
     if result.annotated_jpeg is not None:
-        await message.reply_photo(result.annotated_jpeg, caption=text, reply_markup=markup, do_quote=True)
+        reading = await message.reply_photo(result.annotated_jpeg, caption=text, reply_markup=markup, do_quote=True)
     else:
-        await message.reply_text(text, reply_markup=markup, do_quote=True)
-    if face is None or checkin is None:
+        reading = await message.reply_text(text, reply_markup=markup, do_quote=True)
+    if face is None:
         return
-
-    state = await support_state(services, user.id)
-    if state.show_notice:
-        await chat.send_message(dialogs.text("support_notice"))
-    emotion, share = face.top(1)[0]
-    opening = dialogs.opening(emotion, services.rng, share=percent(share))
-    await send_offer(
-        services,
-        chat,
-        user.id,
-        checkin,
-        emotion,
-        f"{opening}\n\n{dialogs.offer(emotion)}",
-        supportive=state.supportive,
-    )
+    assert face.probabilities is not None
+    if checkin is not None:
+        await follow_up_checkin(services, chat, user.id, checkin, face.probabilities)
+    elif await services.store.declined(user.id):
+        await chat.send_message(dialogs.text("consent.not_kept"))
+    else:
+        issued = int(time.time() // 60)
+        ask = keyboards.consent_for_reading(
+            services.codec, dialogs, user.id, face.probabilities, len(analysis.faces), issued
+        )
+        await reading.reply_text(dialogs.text("consent.ask"), reply_markup=ask, do_quote=True)
