@@ -1,23 +1,26 @@
-"""The bot's texts, one YAML file per flow, validated at start-up."""
+"""The bot's texts, one YAML file per flow, checked at start-up against the table of texts the code sends."""
 
+from dialogs.keys import TEXTS, Shape, TextSpec, qualify
 from dialogs.loader import (
     OFFERS,
-    PLACEHOLDERS,
-    REQUIRED_KEYS,
     Button,
     DialogError,
     Dialogs,
     EmotionFlow,
+    Problem,
     load_dialogs,
 )
 
 __all__ = [
     "OFFERS",
-    "PLACEHOLDERS",
-    "REQUIRED_KEYS",
+    "TEXTS",
     "Button",
     "DialogError",
     "Dialogs",
     "EmotionFlow",
+    "Problem",
+    "Shape",
+    "TextSpec",
     "load_dialogs",
+    "qualify",
 ]

@@ -1,23 +1,23 @@
-"""Load and validate the bot's texts: one YAML file per flow, checked at start-up.
+"""Load the bot's texts, one YAML file per flow, and check them at start-up against the table in dialogs/keys.py.
 
-Every ``*.yaml`` file in the folder is a *flow*; its name (without ``.yaml``) is the flow's namespace. A flow is a
-mapping whose leaves are texts: a string, or a list of strings (variants, one picked at random). Texts are
-addressed by dotted keys, ``"<flow>.<key>.<subkey>"``; keys of ``common.yaml`` may also be used without the
-``common.`` prefix. Texts may use ``{placeholder}`` fields from :data:`PLACEHOLDERS` (``{{``/``}}`` for braces).
+Every ``*.yaml`` file in the folder is a *flow*; its name (without ``.yaml``) starts the dotted keys of its texts,
+e.g. ``followups.item.movies``; keys of ``common.yaml`` may also be used without ``common.``. A text is a string or
+a list of strings (variants, one picked at random) and may use ``{field}`` placeholders (``{{``/``}}`` for braces).
 
-``emotions.yaml`` is special: it has one entry per emotion with ``label``, ``lines``, ``offer`` and ``buttons``
-(an ordered list of ``{offer, label}``, offers from :data:`OFFERS`). Other keys in an emotion entry, and any
-other file, are plain texts, so adding words or a whole new flow needs no code change. The keys the bot relies
-on are listed in :data:`REQUIRED_KEYS` and checked at load time.
+Which texts must exist, their shape and the fields each may use come from :data:`dialogs.keys.TEXTS`, the table
+:meth:`Dialogs.text` also reads. ``load_dialogs`` lists every problem at once, each naming the file and the key,
+and stops start-up with a :class:`DialogError`, so a broken file never waits for the first person to hit it.
+Texts the code never sends are only logged as warnings (see :func:`load_dialogs`).
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 import random
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from catalog.models import EMOTIONS, KINDS
+from dialogs.keys import MAX_LABEL, TEXTS, Shape, TextSpec, qualify
 
 log = logging.getLogger(__name__)
 
@@ -34,109 +35,40 @@ DEFAULT_FOLDER = Path(__file__).resolve().parent
 #: What an emotion's buttons can offer: a catalog kind, or declining.
 OFFERS: tuple[str, ...] = (*KINDS, "not_now")
 
-#: The only ``{fields}`` texts may use; the bot passes their values to :meth:`Dialogs.text`.
-PLACEHOLDERS: frozenset[str] = frozenset(
-    {
-        "share",  # how strongly the face reads as the emotion, pre-formatted, e.g. "72%"
-        "emotion",  # emotion name, e.g. "sad"
-        "label",  # emotion label with emoji, e.g. "😢 Sad"
-        "kind",  # catalog kind, e.g. "movies"
-        "title",
-        "creator",
-        "year",
-        "why",
-        "minutes",
-        "link",  # item fields, for rendering a recommendation
-        "count",  # a number of things, e.g. photos in /history
-        "period",  # a history period label, e.g. "last 7 days"
-        "seconds",  # wait time when rate-limited
-        "max_mb",  # upload size limit
-        "name",  # the person's first name
-    }
-)
-
-#: Texts the bot relies on, per flow; a missing one stops start-up with a DialogError.
-REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
-    "common": (
-        "welcome",
-        "privacy",
-        "help",
-        "commands.start",
-        "commands.help",
-        "commands.privacy",
-        "commands.history",
-        "commands.export",
-        "commands.forget",
-        "analysing",
-        "no_face",
-        "many_faces",
-        "face_too_small",
-        "uncertain",
-        "unreadable_image",
-        "too_large",
-        "not_an_image",
-        "sticker",
-        "video",
-        "voice",
-        "group_chat",
-        "unknown_command",
-        "free_text",
-        "rate_limited",
-        "not_now",
-        "stale_button",
-        "error",
-        "more_label",
-        "other_ideas_label",
-        "like_label",
-        "dislike_label",
-        "not_quite.label",
-        "not_quite.prompt",
-        "correction_saved",
-        "forget_confirm.text",
-        "forget_confirm.confirm",
-        "forget_confirm.cancel",
-        "forgotten",
-        "forget_cancelled",
-        "export_empty",
-        "export_caption",
-        "history_usage",
-        "history_header",
-        "history_empty",
-        "history_periods.7d",
-        "history_periods.30d",
-        "history_periods.all",
-        "support_notice",
-    ),
-    "followups": (
-        *(f"chosen.{kind}" for kind in KINDS),
-        *(f"item.{kind}" for kind in KINDS),
-        *(f"open_label.{kind}" for kind in KINDS),
-        "supportive_intro",
-        "pool_restarted",
-        "nothing_left",
-        "after_items",
-        "liked",
-        "disliked",
-    ),
-}
-
-#: Flows that must exist (file names).
-REQUIRED_FILES: tuple[str, ...] = ("common.yaml", "emotions.yaml", "followups.yaml")
-
-_EMOTION_KEYS = ("label", "lines", "offer", "buttons")
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-_FLOW_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _MAX_TEXT = 4096  # Telegram's message length limit
-_MAX_LABEL = 64
+_BUTTON_LABEL = TextSpec(frozenset(), Shape.LABEL)  # emotion buttons are shown as is, like every label
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a dialog file: the file name, the dotted key inside it (if any) and what is wrong."""
+
+    file: str
+    key: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.message}" if self.key else f"{self.file}: {self.message}"
 
 
 class DialogError(ValueError):
-    """A dialog file is missing or invalid; the message names the file and the key path."""
+    """The dialog files do not match what the code sends; the message lists every problem, one per line."""
 
-    def __init__(self, file: str, key: str | None, message: str) -> None:
-        self.file = file
-        self.key = key
-        super().__init__(f"{file}: {key}: {message}" if key else f"{file}: {message}")
+    def __init__(self, folder: Path, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        shown = _shown(folder)
+        super().__init__("\n".join(f"{shown}/{problem}" for problem in self.problems))
+
+    @property
+    def file(self) -> str:
+        """The file of the first problem."""
+        return self.problems[0].file
+
+    @property
+    def key(self) -> str | None:
+        """The key of the first problem."""
+        return self.problems[0].key
 
 
 @dataclass(frozen=True)
@@ -160,11 +92,12 @@ class EmotionFlow:
 
 @dataclass(frozen=True)
 class Dialogs:
-    """All validated texts (dotted key -> variants) and the per-emotion flows."""
+    """All checked texts (dotted key -> variants), the per-emotion flows, and YAML keys no code sends."""
 
     texts: Mapping[str, tuple[str, ...]]
     emotions: Mapping[str, EmotionFlow]
     flows: tuple[str, ...]
+    unused: tuple[str, ...] = ()  # "<file>: <key>" of each YAML text not in dialogs/keys.py
 
     def __post_init__(self) -> None:
         """Store texts and emotions as read-only mappings."""
@@ -174,26 +107,28 @@ class Dialogs:
                 object.__setattr__(self, name, MappingProxyType(dict(value)))
 
     def has(self, key: str) -> bool:
-        """Return True when `key` names a text (``common.`` may be left out)."""
-        return self._resolve(key) is not None
+        """Return True when `key` names a text the code sends (``common.`` may be left out)."""
+        return qualify(key) in self.texts
 
     def placeholders(self, key: str) -> frozenset[str]:
         """Return the placeholder names used by any variant of the text `key`."""
         return frozenset().union(*(_fields(v) for v in self.variants(key)))
 
     def variants(self, key: str) -> tuple[str, ...]:
-        """Return all variants of the text `key`; raise KeyError for an unknown key."""
-        resolved = self._resolve(key)
-        if resolved is None:
-            raise KeyError(f"unknown dialog text {key!r}")
-        return self.texts[resolved]
+        """Return all variants of the text `key`; raise KeyError for a key not in dialogs/keys.py."""
+        return self.texts[self._resolve(key)]
 
     def text(self, key: str, *, rng: random.Random | None = None, **fmt: Any) -> str:
-        """Return the text `key` (one variant, picked with `rng`) with placeholders filled from `fmt`."""
-        variants = self.variants(key)
-        missing = self.placeholders(key) - fmt.keys()
-        if missing:
-            raise KeyError(f"dialog text {key!r} needs {', '.join(sorted(missing))}")
+        """Return the text `key` (one variant, picked with `rng`) filled from `fmt`.
+
+        `fmt` must hold exactly the fields dialogs/keys.py lists for `key`: the start-up check allows a text any of
+        them, which only holds if every caller passes them all (TypeError otherwise).
+        """
+        resolved = self._resolve(key)
+        expected = TEXTS[resolved].fields
+        if fmt.keys() != expected:
+            raise TypeError(f"dialog text {key!r} takes {_names(expected)} (dialogs/keys.py), got {_names(fmt)}")
+        variants = self.texts[resolved]
         chosen = variants[0] if len(variants) == 1 else (rng or random).choice(variants)
         return chosen.format(**fmt)
 
@@ -220,173 +155,207 @@ class Dialogs:
         except KeyError:
             raise KeyError(f"unknown emotion {emotion!r}") from None
 
-    def _resolve(self, key: str) -> str | None:
-        """Return the stored key for `key`, trying the ``common.`` namespace second."""
-        if key in self.texts:
-            return key
-        if f"common.{key}" in self.texts:
-            return f"common.{key}"
-        return None
+    def _resolve(self, key: str) -> str:
+        """Return the table key for `key`; raise KeyError when the code has no such text."""
+        resolved = qualify(key)
+        if resolved not in TEXTS or resolved not in self.texts:
+            raise KeyError(f"unknown dialog text {key!r} (add it to dialogs/keys.py and a YAML file)")
+        return resolved
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """A value found in a YAML file: its file, its key inside the file, and the raw value."""
+
+    file: str
+    key: str
+    value: Any
 
 
 def load_dialogs(folder: str | Path | None = None) -> Dialogs:
-    """Read and validate every flow file in `folder`; raise DialogError naming the file and key."""
+    """Read every flow file in `folder` and check it against dialogs/keys.py; raise DialogError listing all problems.
+
+    A YAML text the code never sends is logged as a warning, not an error: it cannot break a conversation (a typo
+    in a key the code needs already fails as that key missing), and stopping the bot over dead words would only
+    block a deploy. The shipped files are held to none by tests/test_dialog_keys.py, so dead texts do not pile up.
+    """
     base = Path(folder) if folder is not None else DEFAULT_FOLDER
-    for name in REQUIRED_FILES:
-        if not (base / name).is_file():
-            raise DialogError(name, None, f"file not found in {base}")
-    texts: dict[str, tuple[str, ...]] = {}
-    emotions: dict[str, EmotionFlow] = {}
-    flows: list[str] = []
-    for path in sorted(base.glob("*.yaml")):
-        flow = path.stem
-        if not _FLOW_RE.match(flow):
-            raise DialogError(path.name, None, "flow file names must be lowercase letters, digits and _")
-        data = _read(path)
-        if flow == "emotions":
-            emotions = _parse_emotions(data, path.name, texts)
-        else:
-            _flatten(data, path.name, flow, "", texts)
-        flows.append(flow)
-    for flow, keys in REQUIRED_KEYS.items():
-        for key in keys:
-            if f"{flow}.{key}" not in texts:
-                raise DialogError(f"{flow}.yaml", key, "missing (the bot needs this text)")
+    leaves, flows, problems = _read_folder(base)
+    values = _check_texts(leaves, flows, problems)
+    if problems:
+        raise DialogError(base, problems)
+    unused = tuple(f"{leaf.file}: {leaf.key}" for key, leaf in leaves.items() if key not in TEXTS)
+    for entry in unused:
+        log.warning("%s/%s: not sent by the code (not in dialogs/keys.py)", _shown(base), entry)
+    texts = {key: value for key, value in values.items() if TEXTS[key].shape is not Shape.BUTTONS}
     log.info("dialogs loaded: %d texts in %s", len(texts), ", ".join(flows))
-    return Dialogs(texts=MappingProxyType(texts), emotions=MappingProxyType(emotions), flows=tuple(flows))
+    return Dialogs(texts=texts, emotions=_emotion_flows(texts, values), flows=tuple(flows), unused=unused)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    """Parse one YAML file whose top level must be a non-empty mapping."""
+def _read_folder(base: Path) -> tuple[dict[str, _Leaf], list[str], list[Problem]]:
+    """Every leaf of every YAML file by dotted key, the flows read, and the problems found on the way."""
+    leaves: dict[str, _Leaf] = {}
+    flows: list[str] = []
+    problems: list[Problem] = []
+    for flow in sorted({key.split(".", 1)[0] for key in TEXTS}):
+        if not (base / f"{flow}.yaml").is_file():
+            problems.append(Problem(f"{flow}.yaml", None, f"file not found in {_shown(base)}"))
+    for path in sorted(base.glob("*.yaml")):
+        data = _read(path, problems)
+        if data is not None:
+            _collect(data, path.name, path.stem, "", leaves, problems)
+            flows.append(path.stem)
+    return leaves, flows, problems
+
+
+def _read(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    """Parse one YAML file whose top level must be a non-empty mapping (None, with a problem, otherwise)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise DialogError(path.name, None, f"invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problems.append(Problem(path.name, None, f"invalid YAML{where}: {getattr(exc, 'problem', exc)}"))
+        return None
     if not isinstance(data, dict) or not data:
-        raise DialogError(path.name, None, "must be a non-empty mapping of keys to texts")
+        problems.append(Problem(path.name, None, "must be a non-empty mapping of keys to texts"))
+        return None
     return data
 
 
-def _parse_emotions(data: dict[str, Any], file: str, texts: dict[str, tuple[str, ...]]) -> dict[str, EmotionFlow]:
-    """Validate emotions.yaml: exactly the 7 emotions, each with label, lines, offer and buttons."""
-    for emotion in data:
-        _check_key(emotion, file, "")
-        if emotion not in EMOTIONS:
-            raise DialogError(file, str(emotion), f"unknown emotion (expected one of {', '.join(EMOTIONS)})")
-    flows: dict[str, EmotionFlow] = {}
-    for emotion in EMOTIONS:
-        entry = data.get(emotion)
-        if entry is None:
-            raise DialogError(file, emotion, "missing")
-        if not isinstance(entry, dict):
-            raise DialogError(file, emotion, "must be a mapping with label, lines, offer and buttons")
-        for key in _EMOTION_KEYS:
-            if key not in entry:
-                raise DialogError(file, f"{emotion}.{key}", "missing")
-        label = _label(entry["label"], file, f"{emotion}.label")
-        lines = entry["lines"]
-        if not isinstance(lines, list) or not lines or not all(isinstance(s, str) and s.strip() for s in lines):
-            raise DialogError(file, f"{emotion}.lines", "must be a non-empty list of strings")
-        offer = entry["offer"]
-        if not isinstance(offer, str) or not offer.strip():
-            raise DialogError(file, f"{emotion}.offer", "must be a non-empty string")
-        buttons = _parse_buttons(entry["buttons"], file, f"{emotion}.buttons")
-        rest = {k: v for k, v in entry.items() if k != "buttons"}
-        _flatten(rest, file, "emotions", emotion, texts)
-        flows[emotion] = EmotionFlow(
-            emotion=emotion,
-            label=label,
-            lines=texts[f"emotions.{emotion}.lines"],
-            offer=texts[f"emotions.{emotion}.offer"][0],
-            buttons=buttons,
-        )
-    return flows
+def _collect(
+    node: dict[Any, Any], file: str, flow: str, parent: str, leaves: dict[str, _Leaf], problems: list[Problem]
+) -> None:
+    """Walk a mapping down to the table's keys (or to non-mappings, which no table key can be under)."""
+    for key, child in node.items():
+        path = f"{parent}.{key}" if parent else str(key)
+        # YAML reads an unquoted yes/no/on/off key as a boolean: say so rather than report the text as missing.
+        if not isinstance(key, str) or not _KEY_RE.match(key):
+            message = "keys must be plain names (letters, digits, _ or -); quote yes/no/on/off"
+            problems.append(Problem(file, path, message))
+        elif isinstance(child, dict) and child and f"{flow}.{path}" not in TEXTS:
+            _collect(child, file, flow, path, leaves, problems)
+        else:
+            leaves[f"{flow}.{path}"] = _Leaf(file, path, child)
 
 
-def _parse_buttons(value: Any, file: str, path: str) -> tuple[Button, ...]:
-    """Validate an ordered list of ``{offer, label}`` buttons."""
-    if not isinstance(value, list) or not value:
-        raise DialogError(file, path, "must be a non-empty list of {offer, label} mappings")
+def _check_texts(
+    leaves: Mapping[str, _Leaf], flows: Sequence[str], problems: list[Problem]
+) -> dict[str, tuple[Any, ...]]:
+    """The checked value of every table key found; a problem for each missing or invalid one."""
+    values: dict[str, tuple[Any, ...]] = {}
+    for key, spec in TEXTS.items():
+        flow, local = key.split(".", 1)
+        leaf = leaves.get(key)
+        if leaf is None:
+            if flow in flows:  # a missing or unreadable file is one problem already, not one per key
+                problems.append(Problem(f"{flow}.yaml", local, "missing (the code sends this text)"))
+            continue
+        found = len(problems)
+        value = _buttons(leaf, problems) if spec.shape is Shape.BUTTONS else _variants(leaf, spec, problems)
+        if len(problems) == found:
+            values[key] = value
+    return values
+
+
+def _variants(leaf: _Leaf, spec: TextSpec, problems: list[Problem]) -> tuple[str, ...]:
+    """The stripped variants of a text, after checking its shape and each variant."""
+    variants = _as_list(leaf.value, spec.shape)
+    if variants is None:
+        problems.append(Problem(leaf.file, leaf.key, f"must be {spec.shape.value}"))
+        return ()
+    single = isinstance(leaf.value, str)
+    for i, variant in enumerate(variants):
+        _check_text(variant, spec, leaf.file, leaf.key if single else f"{leaf.key}[{i}]", problems)
+    return tuple(v.strip() for v in variants)
+
+
+def _as_list(raw: Any, shape: Shape) -> list[str] | None:
+    """The variants of a YAML value when it has `shape` (a lone string is one variant), else None."""
+    if isinstance(raw, str):
+        return None if shape is Shape.LIST else [raw]
+    if shape not in (Shape.VARIANTS, Shape.LIST) or not isinstance(raw, list) or not raw:
+        return None
+    return raw if all(isinstance(v, str) for v in raw) else None
+
+
+def _check_text(text: str, spec: TextSpec, file: str, where: str, problems: list[Problem]) -> None:
+    """One variant: not empty, within its length limit, and using only fields the code passes for it."""
+    text = text.strip()
+    if not text:
+        problems.append(Problem(file, where, "must not be empty"))
+    elif spec.shape is Shape.LABEL and ("\n" in text or len(text) > MAX_LABEL):
+        problems.append(Problem(file, where, f"must be {Shape.LABEL.value}"))
+    elif len(text) > _MAX_TEXT:
+        problems.append(Problem(file, where, f"is longer than {_MAX_TEXT} characters"))
+    try:
+        used = _fields(text)
+    except ValueError as exc:
+        problems.append(Problem(file, where, f"bad placeholder syntax ({exc}); write {{{{ and }}}} for braces"))
+        return
+    for field in sorted(used - spec.fields):
+        problems.append(Problem(file, where, _unknown_field(field, spec.fields)))
+
+
+def _unknown_field(field: str, allowed: frozenset[str]) -> str:
+    """The message for a placeholder the code never passes, with the likely intended one when it is a typo."""
+    message = f"uses {{{field}}}, which the code never passes (allowed: {_names(allowed)})"
+    close = difflib.get_close_matches(field, sorted(allowed), n=1)
+    return f"{message}; did you mean {{{close[0]}}}?" if close else message
+
+
+def _buttons(leaf: _Leaf, problems: list[Problem]) -> tuple[Button, ...]:
+    """An emotion's ordered ``{offer, label}`` buttons: known offers, none twice, at least one catalog kind."""
+    if not isinstance(leaf.value, list) or not leaf.value:
+        problems.append(Problem(leaf.file, leaf.key, f"must be {Shape.BUTTONS.value}"))
+        return ()
     buttons: list[Button] = []
-    for i, raw in enumerate(value):
-        where = f"{path}[{i}]"
-        if not isinstance(raw, dict):
-            raise DialogError(file, where, "must be a mapping with offer and label")
-        for key in raw:
-            if key not in ("offer", "label"):
-                raise DialogError(file, f"{where}.{key}", "unknown key (allowed: offer, label)")
-        for key in ("offer", "label"):
-            if key not in raw:
-                raise DialogError(file, f"{where}.{key}", "missing")
-        offer = raw["offer"]
-        if offer not in OFFERS:
-            raise DialogError(file, f"{where}.offer", f"unknown offer {offer!r} (expected one of {', '.join(OFFERS)})")
-        if any(b.offer == offer for b in buttons):
-            raise DialogError(file, f"{where}.offer", f"{offer!r} is listed twice")
-        buttons.append(Button(offer=offer, label=_label(raw["label"], file, f"{where}.label")))
+    for i, raw in enumerate(leaf.value):
+        button = _button(raw, leaf.file, f"{leaf.key}[{i}]", problems)
+        if button is not None and any(b.offer == button.offer for b in buttons):
+            problems.append(Problem(leaf.file, f"{leaf.key}[{i}].offer", f"{button.offer!r} is listed twice"))
+        elif button is not None:
+            buttons.append(button)
     if not any(b.offer in KINDS for b in buttons):
-        raise DialogError(file, path, f"must offer at least one of {', '.join(KINDS)}")
+        problems.append(Problem(leaf.file, leaf.key, f"must offer at least one of {', '.join(KINDS)}"))
     return tuple(buttons)
 
 
-def _label(value: Any, file: str, path: str) -> str:
-    """Validate a short one-line button or display label."""
-    if not isinstance(value, str) or not value.strip() or "\n" in value or len(value) > _MAX_LABEL:
-        raise DialogError(file, path, f"must be a one-line string of at most {_MAX_LABEL} characters")
-    _check_placeholders(value, file, path)
-    return value.strip()
+def _button(raw: Any, file: str, where: str, problems: list[Problem]) -> Button | None:
+    """One ``{offer, label}`` mapping as a Button, or None with the problems found."""
+    if not isinstance(raw, dict):
+        problems.append(Problem(file, where, "must be a mapping with offer and label"))
+        return None
+    found = len(problems)
+    for key in sorted(set(raw) - {"offer", "label"}, key=str):
+        problems.append(Problem(file, f"{where}.{key}", "unknown key (allowed: offer, label)"))
+    for key in ("offer", "label"):
+        if key not in raw:
+            problems.append(Problem(file, f"{where}.{key}", "missing"))
+    if "offer" in raw and raw["offer"] not in OFFERS:
+        expected = ", ".join(OFFERS)
+        problems.append(Problem(file, f"{where}.offer", f"unknown offer {raw['offer']!r} (expected one of {expected})"))
+    if "label" in raw:
+        _variants(_Leaf(file, f"{where}.label", raw["label"]), _BUTTON_LABEL, problems)
+    if len(problems) > found:
+        return None
+    return Button(offer=raw["offer"], label=raw["label"].strip())
 
 
-def _flatten(node: Any, file: str, flow: str, path: str, texts: dict[str, tuple[str, ...]]) -> None:
-    """Walk a mapping of texts, validating each leaf and storing it under ``<flow>.<path>``."""
-    if isinstance(node, dict):
-        if not node:
-            raise DialogError(file, path or None, "must not be an empty mapping")
-        for key, child in node.items():
-            _check_key(key, file, path)
-            _flatten(child, file, flow, f"{path}.{key}" if path else key, texts)
-        return
-    if isinstance(node, str):
-        variants = [node]
-    elif isinstance(node, list) and node and all(isinstance(v, str) for v in node):
-        variants = node
-    else:
-        raise DialogError(file, path or None, "must be a string, a non-empty list of strings, or a mapping")
-    cleaned = []
-    for i, variant in enumerate(variants):
-        where = path if len(variants) == 1 and isinstance(node, str) else f"{path}[{i}]"
-        text = variant.strip()
-        if not text:
-            raise DialogError(file, where, "must not be empty")
-        if len(text) > _MAX_TEXT:
-            raise DialogError(file, where, f"is longer than {_MAX_TEXT} characters")
-        _check_placeholders(text, file, where)
-        cleaned.append(text)
-    texts[f"{flow}.{path}"] = tuple(cleaned)
-
-
-def _check_key(key: Any, file: str, parent: str) -> None:
-    """Reject keys that are not plain names (e.g. YAML turning ``yes:`` into True)."""
-    if not isinstance(key, str) or not _KEY_RE.match(key):
-        where = f"{parent}.{key}" if parent else str(key)
-        raise DialogError(file, where, "keys must be plain names (letters, digits, _ or -); quote yes/no/on/off")
-
-
-def _check_placeholders(text: str, file: str, path: str) -> None:
-    """Reject malformed braces and placeholders not in PLACEHOLDERS."""
-    try:
-        fields = _fields(text)
-    except ValueError as exc:
-        raise DialogError(
-            file, path, f"bad placeholder syntax ({exc}); write {{{{ and }}}} for literal braces"
-        ) from None
-    unknown = fields - PLACEHOLDERS
-    if unknown:
-        raise DialogError(
-            file, path, f"unknown placeholder {{{sorted(unknown)[0]}}} (allowed: {', '.join(sorted(PLACEHOLDERS))})"
+def _emotion_flows(
+    texts: Mapping[str, tuple[str, ...]], values: Mapping[str, tuple[Any, ...]]
+) -> dict[str, EmotionFlow]:
+    """One EmotionFlow per emotion, from texts already checked."""
+    return {
+        emotion: EmotionFlow(
+            emotion=emotion,
+            label=texts[f"emotions.{emotion}.label"][0],
+            lines=texts[f"emotions.{emotion}.lines"],
+            offer=texts[f"emotions.{emotion}.offer"][0],
+            buttons=values[f"emotions.{emotion}.buttons"],
         )
+        for emotion in EMOTIONS
+    }
 
 
 def _fields(text: str) -> frozenset[str]:
@@ -399,3 +368,16 @@ def _fields(text: str) -> frozenset[str]:
             raise ValueError(f"{{{field}}} is not a plain name")
         names.add(field)
     return frozenset(names)
+
+
+def _names(fields: Iterable[str]) -> str:
+    return ", ".join(sorted(fields)) or "none"
+
+
+def _shown(folder: Path) -> str:
+    """`folder` as a person would find it: relative to the working directory when inside it (e.g. "dialogs")."""
+    folder = folder.resolve()
+    try:
+        return str(folder.relative_to(Path.cwd()))
+    except ValueError:
+        return str(folder)

@@ -1,0 +1,159 @@
+"""The texts the code sends: one entry per dotted key, with the ``{fields}`` the code passes and the text's shape.
+
+This table is the one list both sides read. ``load_dialogs`` checks the YAML files against it at start-up (every
+key present, of the right shape, using no field the code does not pass) and ``Dialogs.text`` refuses a key that
+is not here or fields that differ from its entry, so the table cannot drift from the code in either direction.
+tests/test_dialog_keys.py scans bot/ for keys missing here. A new text is one line here, in the change that sends
+it; keys of ``common.yaml`` are written ``common.<key>`` here but may be sent without the prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
+
+from catalog.models import EMOTIONS, KINDS
+
+#: Longest button or menu label we accept (Telegram cuts long button texts short on phones).
+MAX_LABEL = 64
+
+
+class Shape(Enum):
+    """What a key's YAML value must be; each value is how an error describes it ("must be …")."""
+
+    VARIANTS = "a string or a non-empty list of strings (variants, one picked at random)"
+    LIST = "a non-empty list of strings (variants, one picked at random)"
+    ONE = "one string (the code shows it as is, so no variants)"
+    LABEL = f"a one-line string of at most {MAX_LABEL} characters"
+    BUTTONS = "a non-empty list of {offer, label} mappings"
+
+
+@dataclass(frozen=True)
+class TextSpec:
+    """One text the code sends: the fields it always passes (texts may use any of them) and its shape."""
+
+    fields: frozenset[str]
+    shape: Shape
+
+
+def _text(*fields: str, shape: Shape = Shape.VARIANTS) -> TextSpec:
+    return TextSpec(frozenset(fields), shape)
+
+
+# Labels go on buttons and in menus: single strings, because mark_vote finds a pressed 👍 by its label.
+_LABEL = _text(shape=Shape.LABEL)
+
+#: The command menu (bot.app.COMMANDS) and the /history periods (bot.handlers.history.PERIODS), whose texts are
+#: looked up by name; tests/test_dialog_keys.py checks both lists against the code.
+MENU_COMMANDS: tuple[str, ...] = ("start", "help", "privacy", "history", "export", "forget")
+HISTORY_PERIODS: tuple[str, ...] = ("7d", "30d", "all")
+
+#: What bot.replies.item_text passes for every catalog item, whatever its kind uses.
+ITEM_FIELDS: tuple[str, ...] = ("title", "creator", "year", "why", "minutes", "link")
+
+_COMMON: dict[str, TextSpec] = {
+    "welcome": _text(),
+    "privacy": _text(),
+    "help": _text(),
+    **{f"commands.{name}": _LABEL for name in MENU_COMMANDS},
+    "no_face": _text(),
+    "face_too_small": _text(),
+    "uncertain": _text(),
+    "unreadable_image": _text(),
+    "too_large": _text("max_mb"),
+    "not_an_image": _text(),
+    "sticker": _text(),
+    "video": _text(),
+    "voice": _text(),
+    "group_chat": _text(),
+    "unknown_command": _text(),
+    "free_text": _text(),
+    "rate_limited": _text("seconds"),
+    "not_now": _text(),
+    "stale_button": _text(),
+    "error": _text(),
+    "more_label": _LABEL,
+    "other_ideas_label": _LABEL,
+    "like_label": _LABEL,
+    "dislike_label": _LABEL,
+    "not_quite.label": _LABEL,
+    "not_quite.prompt": _text(),
+    "correction_saved": _text("label"),
+    "forget_confirm.text": _text(),
+    "forget_confirm.confirm": _LABEL,
+    "forget_confirm.cancel": _LABEL,
+    "forgotten": _text(),
+    "forget_cancelled": _text(),
+    "consent.ask": _text(),
+    "consent.keep_reading_label": _LABEL,
+    "consent.keep_label": _LABEL,
+    "consent.decline_label": _LABEL,
+    "consent.withdraw_label": _LABEL,
+    "consent.given": _text(),
+    "consent.declined": _text(),
+    "consent.not_kept": _text(),
+    "data_gone": _text(),
+    "export_empty": _text(),
+    "export_caption": _text(),
+    "history_usage": _text(),
+    # bot.handlers.history.summary_text passes both fields to both headers; the "one" header needs no count.
+    "history_header": _text("period", "count"),
+    "history_header_one": _text("period", "count"),
+    "history_empty": _text("period"),
+    "history_rate_limited": _text("seconds"),
+    "history_most_often": _text("label"),
+    "history_disclaimer": _text(),
+    **{f"history_periods.{period}": _text() for period in HISTORY_PERIODS},
+    "support_notice": _text(),
+    "reading.single": _text("emotion", "share"),
+    "reading.faces_header": _text("count"),
+    "reading.face": _text("emotion", "share"),
+    "reading.more_faces": _text("count"),
+    "reading.following": _text("count"),
+    "reading.none_readable": _text("count"),
+    "reading.face_too_dark": _text(),
+    "reading.face_too_blurred": _text(),
+}
+
+_FOLLOWUPS: dict[str, TextSpec] = {
+    **{f"chosen.{kind}": _text() for kind in KINDS},
+    **{f"item.{kind}": _text(*ITEM_FIELDS) for kind in KINDS},
+    **{f"open_label.{kind}": _LABEL for kind in KINDS},
+    "supportive_intro": _text(),
+    "pool_restarted": _text(),
+    "nothing_left": _text(),
+    "after_items": _text(),
+    "liked": _text(),
+    "disliked": _text(),
+}
+
+
+def _emotion(emotion: str) -> dict[str, TextSpec]:
+    """What Dialogs reads for one emotion: the openers always get ``share``; the offer is shown under them as is."""
+    return {
+        f"{emotion}.label": _LABEL,
+        f"{emotion}.lines": _text("share", shape=Shape.LIST),
+        f"{emotion}.offer": _text(shape=Shape.ONE),
+        f"{emotion}.buttons": _text(shape=Shape.BUTTONS),
+    }
+
+
+def _in_flow(flow: str, texts: Mapping[str, TextSpec]) -> dict[str, TextSpec]:
+    return {f"{flow}.{key}": spec for key, spec in texts.items()}
+
+
+#: Every text the code sends, by dotted key ``<file stem>.<key path>``.
+TEXTS: Mapping[str, TextSpec] = MappingProxyType(
+    {
+        **_in_flow("common", _COMMON),
+        **_in_flow("followups", _FOLLOWUPS),
+        **_in_flow("emotions", {k: v for emotion in EMOTIONS for k, v in _emotion(emotion).items()}),
+    }
+)
+
+
+def qualify(key: str) -> str:
+    """The table key for ``key`` as the code writes it: itself, or ``common.<key>`` (e.g. "welcome")."""
+    return key if key in TEXTS else f"common.{key}"
