@@ -26,6 +26,7 @@ from telegram.ext import (
 from bot.config import SANDBOX_TOKEN, Settings
 from bot.handlers import buttons, commands, data_rights, history, photos
 from bot.handlers.groups import on_group_message
+from bot.outgoing import RetryingRateLimiter
 from bot.services import SERVICES_KEY, SETTINGS_KEY, Services
 
 __all__ = ["COMMANDS", "Services", "build_application"]
@@ -44,6 +45,7 @@ def build_application(settings: Settings, services: Services) -> Application:
         ApplicationBuilder()
         .token(settings.token or SANDBOX_TOKEN)
         .concurrent_updates(CONCURRENT_UPDATES)
+        .rate_limiter(RetryingRateLimiter())
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .post_init(_post_init)
     )

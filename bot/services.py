@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.callback_data import ButtonCodec
 from bot.config import Settings
+from bot.downloads import ByteBudget
 from bot.keyed_locks import KeyedLocks
 from bot.rate_limit import RateLimiter
 from catalog import Catalog, load_catalog
@@ -21,6 +22,12 @@ from storage import Store, open_store
 log = logging.getLogger(__name__)
 
 CHARTS_PER_MINUTE = 6
+#: Button presses per person and minute (a person taps a few; a script taps hundreds).
+BUTTONS_PER_MINUTE = 40
+#: /export builds a file of everything: a few a minute is plenty.
+EXPORTS_PER_MINUTE = 3
+#: Bytes of photos being downloaded or read at once, as a number of maximum-size uploads.
+DOWNLOAD_BUDGET_UPLOADS = 4
 SETTINGS_KEY = "moodlens.settings"
 SERVICES_KEY = "moodlens.services"
 
@@ -36,11 +43,15 @@ class Services:
     executor: ThreadPoolExecutor
     limiter: RateLimiter
     codec: ButtonCodec
+    #: Bounds the photo bytes held in memory across everyone's downloads (see bot.downloads).
+    downloads: ByteBudget
     #: /history renders a chart (~100 ms of CPU each): a flood of them must not hog the cores either.
     chart_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(CHARTS_PER_MINUTE, 1))
     rng: random.Random = field(default_factory=random.Random)
     #: One pick at a time per (person, kind): a double tap on "More" must not read the same history twice.
     pick_locks: KeyedLocks = field(default_factory=KeyedLocks)
+    button_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(BUTTONS_PER_MINUTE, 1))
+    export_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(EXPORTS_PER_MINUTE, 1))
 
 
 async def open_services(settings: Settings, *, analyzer: Analyzer | None = None) -> Services:
@@ -57,6 +68,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         executor=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="recognition"),
         limiter=RateLimiter(settings.photos_per_minute, settings.photos_in_flight),
         codec=ButtonCodec(settings.button_secret),
+        downloads=ByteBudget(DOWNLOAD_BUDGET_UPLOADS * settings.max_upload_bytes),
     )
 
 

@@ -71,6 +71,8 @@ _COMMON: dict[str, TextSpec] = {
     "unknown_command": _text(),
     "free_text": _text(),
     "rate_limited": _text("seconds"),
+    "buttons_rate_limited": _text("seconds"),
+    "export_rate_limited": _text("seconds"),
     "not_now": _text(),
     "stale_button": _text(),
     "error": _text(),

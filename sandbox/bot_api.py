@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.faults import disturb, slow_download
 from sandbox.media import image_info, stored_file_response
 from sandbox.state import ApiError, SandboxState, StoredFile
 
@@ -533,6 +534,10 @@ async def handle_method(request: web.Request) -> web.Response:
     if fn is None:
         return error_response(ApiError(404, "Not Found"))
     state.api_calls.append((time.time(), name))
+    faulty = await disturb(request, state.config.faults, name.lower())
+    if faulty is not None:
+        log.info("bot api: %s -> injected %d", name, faulty.status)
+        return faulty
     try:
         params = await read_params(request, state.config.max_upload_bytes)
         result = await fn(state, params)
@@ -551,6 +556,7 @@ async def handle_file_download(request: web.Request) -> web.StreamResponse:
     stored = state.file_by_path(request.match_info["file_path"])
     if stored is None or stored.source_url:
         return error_response(ApiError(404, "Not Found"))
+    await slow_download(state.config.faults)
     return stored_file_response(stored.data, stored.mime_type, stored.file_name)
 
 

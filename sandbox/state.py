@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sandbox.faults import FaultPlan
 from sandbox.formatting import FormattingError, validate_and_plain
 from sandbox.media import extension_for, guess_mime, image_info
 
@@ -99,6 +100,8 @@ class SandboxConfig:
     #: Like a real bot with privacy mode on: in groups only commands, mentions and replies to the bot arrive.
     privacy_mode: bool = True
     event_log_size: int = 5000
+    #: Injected failures of the Bot API (none by default; see sandbox.faults).
+    faults: FaultPlan = field(default_factory=FaultPlan)
 
     @property
     def bot_id(self) -> int:

@@ -464,47 +464,8 @@ class Store:
                 f"SELECT {_REC_COLUMNS} FROM recommendations WHERE user_id = ? ORDER BY shown_at, id", (user_id,)
             ) as cursor:
                 rec_rows = await cursor.fetchall()
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(CSV_HEADER)
-        empty_probs = [""] * len(EMOTIONS)
-        for row in checkin_rows:
-            c = _checkin_from_row(row)
-            writer.writerow(
-                [
-                    "checkin",
-                    c.id,
-                    to_iso(c.at),
-                    c.effective_emotion,
-                    c.top_emotion,
-                    c.corrected_emotion or "",
-                    c.faces,
-                    *(f"{p:.6f}" for p in c.probabilities),
-                    "",
-                    "",
-                    "",
-                    "",
-                ]
-            )
-        for row in rec_rows:
-            r = _recommendation_from_row(row)
-            writer.writerow(
-                [
-                    "recommendation",
-                    r.id,
-                    to_iso(r.shown_at),
-                    r.emotion,
-                    "",
-                    "",
-                    "",
-                    *empty_probs,
-                    r.checkin_id if r.checkin_id is not None else "",
-                    r.kind,
-                    r.item_id,
-                    r.feedback if r.feedback is not None else "",
-                ]
-            )
-        return out.getvalue().encode("utf-8")
+        # Building the file is CPU work proportional to a lifetime of check-ins: off the event loop.
+        return await asyncio.to_thread(_export_csv, checkin_rows, rec_rows)
 
     async def forget(self, user_id: int) -> int:
         """Delete everything stored about the user; returns the number of rows deleted."""
@@ -522,6 +483,51 @@ class Store:
         """Close the connection (checkpointing the WAL)."""
         async with self._lock:
             await self._db.close()
+
+
+def _export_csv(checkin_rows: Sequence[Any], rec_rows: Sequence[Any]) -> bytes:
+    """The CSV of ``Store.export_csv`` from its rows (blocking: runs in a worker thread)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    empty_probs = [""] * len(EMOTIONS)
+    for row in checkin_rows:
+        c = _checkin_from_row(row)
+        writer.writerow(
+            [
+                "checkin",
+                c.id,
+                to_iso(c.at),
+                c.effective_emotion,
+                c.top_emotion,
+                c.corrected_emotion or "",
+                c.faces,
+                *(f"{p:.6f}" for p in c.probabilities),
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
+    for row in rec_rows:
+        r = _recommendation_from_row(row)
+        writer.writerow(
+            [
+                "recommendation",
+                r.id,
+                to_iso(r.shown_at),
+                r.emotion,
+                "",
+                "",
+                "",
+                *empty_probs,
+                r.checkin_id if r.checkin_id is not None else "",
+                r.kind,
+                r.item_id,
+                r.feedback if r.feedback is not None else "",
+            ]
+        )
+    return out.getvalue().encode("utf-8")
 
 
 async def open_store(path: str | Path, *, clock: Callable[[], datetime] = utc_now) -> Store:

@@ -31,6 +31,7 @@ from dialogs import load_dialogs
 from fer_engine.datasets import data_dir
 from fer_engine.sample_images import screenshot
 from sandbox import RunningServer
+from sandbox.faults import FaultPlan
 
 PHOTOS = data_dir() / "photos"
 SECRET = b"test-button-secret-0123456789"
@@ -492,6 +493,32 @@ async def test_forget_wins_over_a_photo_and_a_press_in_flight(bot: Bot, http: ai
     [gone] = await alice.replies(before, 1)
     assert gone["text"] == DIALOGS.text("data_gone")
     assert await _all_rows(bot.services) == []
+
+
+# -- Telegram pushing back -------------------------------------------------------------------------------------
+
+
+async def test_readings_reach_people_through_429s_5xx_cuts_and_slow_downloads(
+    bot: Bot, server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    # Downloads slower than PTB's 5 s default, and a third of all other calls refused or lost.
+    server.state.config.faults = FaultPlan(rate_limited=0.2, server_errors=0.1, dropped=0.05,
+                                           download_delay=5.5, seed=7)  # fmt: skip
+    alice = Person(http, ALICE)
+    await agreed(bot, ALICE)
+    for name in ("obama.jpg", "biden.jpg"):
+        photo_id = await alice.photo(name)
+        reading, offer = await alice.replies(photo_id, 2, timeout=60)
+        assert "looks mostly" in reading["text"] and labels(offer)
+    before = await alice.last_id()
+    await alice.press(offer, "🎬")
+    await alice.replies(before, 1, timeout=30)
+    counts = server.state.config.faults.counts
+    server.state.config.faults = FaultPlan()
+    assert counts.get("rate_limited", 0) >= 1 and counts.get("slow_download", 0) == 2, counts
+    assert len(await bot.services.store.checkins(ALICE)) == 2
+    texts = [m["text"] for m in await alice.messages() if m["sender"] == "bot"]
+    assert DIALOGS.text("error") not in texts
 
 
 # -- buttons: tampering, other people's rows, restarts --------------------------------------------------------

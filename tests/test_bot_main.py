@@ -16,6 +16,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from sandbox import start_server
+from storage import open_store
 
 SETTINGS = [
     "TELEGRAM_BOT_TOKEN", "MOODLENS_DB_PATH", "SANDBOX_DB_PATH", "LOG_LEVEL", "BOT_MODE", "WEBHOOK_URL",
@@ -219,6 +220,10 @@ async def test_every_acknowledged_checkin_survives_kill_9(tmp_path: Path, photos
                   PHOTOS_PER_MINUTE="1000", PHOTOS_IN_FLIGHT="16")  # fmt: skip
     people, photos_each = range(1, 9), 4
     selfie = (photos_dir / "obama.jpg").read_bytes()
+    store = await open_store(tmp_path / "bot.db")
+    for user in people:  # they all agreed earlier to keep check-ins
+        await store.set_consent(user)
+    await store.close()
     process = await start_bot(env)
     try:
         async with aiohttp.ClientSession(base_url=server.url) as http:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.downloads import ByteBudget
 from bot.handlers.history import parse_period, summary_text
 from bot.history_chart import MoodPoint, dominant, mood_point, render_chart, running_average, trend_words
 from bot.keyboards import mark_vote
@@ -236,3 +237,19 @@ def test_log_lines_never_show_the_token() -> None:
         record.exc_info = sys.exc_info()
     line = formatter.format(record)
     assert token not in line and line.count("[redacted]") == 2
+
+
+async def test_byte_budget_holds_downloads_until_bytes_are_free() -> None:
+    budget = ByteBudget(10)
+    order: list[str] = []
+
+    async def hold(name: str, size: int, seconds: float) -> None:
+        async with budget.reserve(size):
+            order.append(f"+{name}")
+            assert budget.reserved <= budget.limit
+            await asyncio.sleep(seconds)
+            order.append(f"-{name}")
+
+    # 6 + 6 > 10: the second waits for the first; an oversized file takes the whole budget, never more.
+    await asyncio.gather(hold("a", 6, 0.05), hold("b", 6, 0.0), hold("huge", 50, 0.0))
+    assert order[:3] == ["+a", "-a", "+b"] and budget.reserved == 0

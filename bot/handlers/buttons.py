@@ -8,6 +8,7 @@ update, never from the button.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -19,6 +20,7 @@ from telegram.ext import ContextTypes
 from bot import keyboards
 from bot.callback_data import Action, ButtonData, ButtonError
 from bot.flows import follow_up_checkin, send_items, send_offer, support_state
+from bot.rate_limit import RateLimited
 from bot.replies import MAX_CALLBACK_ANSWER, clip
 from bot.services import Services, services_of
 from catalog import EMOTIONS
@@ -42,6 +44,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     dialogs = services.dialogs
     if chat is not None and chat.type != ChatType.PRIVATE:
         await _answer(query, dialogs.text("group_chat"))
+        return
+    try:
+        services.button_limiter.admit(user.id).close()  # counts the press; nothing waits on it
+    except RateLimited as exc:
+        await _answer(query, dialogs.text("buttons_rate_limited", seconds=math.ceil(exc.retry_after)))
         return
     try:
         data = services.codec.decode(user.id, query.data)

@@ -11,7 +11,7 @@ from telegram.constants import ChatAction
 from telegram.ext import ContextTypes
 
 from bot import keyboards
-from bot.handlers.guards import show_chat_action
+from bot.handlers.guards import admit_or_explain, show_chat_action
 from bot.services import services_of
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,11 @@ async def on_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     assert message is not None and user is not None and chat is not None
-    data = await services.store.export_csv(user.id)
+    ticket = await admit_or_explain(services.export_limiter, user.id, message, services.dialogs, "export_rate_limited")
+    if ticket is None:
+        return
+    async with ticket:
+        data = await services.store.export_csv(user.id)
     if len(data.strip().splitlines()) <= 1:  # the header alone: nothing stored
         await message.reply_text(services.dialogs.text("export_empty"))
         return

@@ -19,6 +19,7 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards
 from bot.config import Settings
+from bot.downloads import download
 from bot.flows import follow_up_checkin
 from bot.handlers.guards import admit_or_explain, show_chat_action
 from bot.rate_limit import Ticket
@@ -85,13 +86,14 @@ async def _recognise(
     dialogs = services.dialogs
     await show_chat_action(chat, ChatAction.TYPING)  # at once, even if this photo waits for earlier ones
     too_large = dialogs.text("too_large", max_mb=settings.max_upload_label)
-    async with ticket:
-        if media.file_size is not None and media.file_size > settings.max_upload_bytes:
-            await message.reply_text(too_large)
-            return None
+    if media.file_size is not None and media.file_size > settings.max_upload_bytes:
+        await message.reply_text(too_large)
+        return None
+    # Telegram may not say the size (documents): then reserve the most a file may be.
+    size = media.file_size or settings.max_upload_bytes
+    async with ticket, services.downloads.reserve(size):
         try:
-            telegram_file = await media.get_file()
-            data = bytes(await telegram_file.download_as_bytearray())
+            data = await download(media)
         except BadRequest as exc:
             if "too big" in str(exc).lower():
                 await message.reply_text(too_large)
