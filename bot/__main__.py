@@ -8,11 +8,10 @@ import dataclasses
 import logging
 import signal
 import sys
-from urllib.parse import urlsplit
 
 from telegram.error import InvalidToken
 
-from bot.app import UpdateSource, build_application, polling, running
+from bot.app import UpdatesNotStarted, UpdateSource, build_application, polling, running, webhook
 from bot.config import SANDBOX_TOKEN, Settings, SettingsError, load_settings
 from bot.logging_setup import configure_logging
 from bot.services import close_services, open_services
@@ -77,13 +76,7 @@ def _update_source(settings: Settings) -> UpdateSource:
     if settings.mode != "webhook":
         return polling()
     assert settings.webhook_url is not None
-    return lambda updater: updater.start_webhook(
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-        webhook_url=settings.webhook_url,
-        secret_token=settings.webhook_secret_token,
-    )
+    return webhook(settings.webhook_listen, settings.webhook_port, settings.webhook_url, settings.webhook_secret_token)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         pass
     except InvalidToken:
         log.error("MoodLens could not start: Telegram refused TELEGRAM_BOT_TOKEN (check it with @BotFather)")
+        return 1
+    except UpdatesNotStarted as exc:
+        # The message names the cause; the traceback adds nothing for whoever runs the bot.
+        log.error("MoodLens could not start: %s", exc)
+        log.debug("start-up failure in detail", exc_info=exc)
         return 1
     except Exception as exc:  # the last stop: through the redacting log, never a raw traceback
         # PTB's errors carry request URLs and the token; an uncaught traceback would print them unredacted.

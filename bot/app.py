@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ChatType
@@ -29,7 +30,7 @@ from bot.handlers.groups import on_group_message
 from bot.outgoing import RetryingRateLimiter
 from bot.services import SERVICES_KEY, SETTINGS_KEY, Services
 
-__all__ = ["COMMANDS", "Services", "build_application"]
+__all__ = ["COMMANDS", "Services", "UpdatesNotStarted", "build_application", "polling", "running", "webhook"]
 
 log = logging.getLogger(__name__)
 
@@ -63,28 +64,75 @@ def build_application(settings: Settings, services: Services) -> Application:
 UpdateSource = Callable[[Updater], Awaitable[object]]
 
 
+class UpdatesNotStarted(Exception):
+    """The update source (polling or the webhook) could not start; the message names the cause."""
+
+
 def polling(timeout: int = 10) -> UpdateSource:
     """Long polling as the update source (``timeout``: seconds each getUpdates may wait)."""
-    return lambda updater: updater.start_polling(poll_interval=0.0, timeout=timeout)
+
+    async def start(updater: Updater) -> None:
+        try:
+            await updater.start_polling(poll_interval=0.0, timeout=timeout)
+        except TelegramError as exc:  # the deleteWebhook call polling begins with
+            raise UpdatesNotStarted(f"polling could not begin, deleteWebhook failed: {exc}") from exc
+
+    return start
+
+
+def webhook(listen: str, port: int, url: str, secret_token: str | None) -> UpdateSource:
+    """A webhook server on ``listen:port`` as the update source, registered with Telegram as ``url``."""
+
+    async def start(updater: Updater) -> None:
+        try:
+            await updater.start_webhook(
+                listen=listen,
+                port=port,
+                url_path=urlsplit(url).path.lstrip("/"),
+                webhook_url=url,
+                secret_token=secret_token,
+            )
+        except TelegramError as exc:  # setWebhook: refused, or Telegram unreachable
+            raise UpdatesNotStarted(f"could not register the webhook {url} with Telegram: {exc}") from exc
+        except OSError as exc:  # binding the server: the port is taken, the address is not this machine's
+            where = f"[{listen}]:{port}" if ":" in listen else f"{listen}:{port}"
+            reason = (exc.strerror or str(exc)).lower()
+            raise UpdatesNotStarted(f"could not start the webhook on {where}: {reason}") from exc
+
+    return start
 
 
 @asynccontextmanager
 async def running(app: Application, start_updates: UpdateSource) -> AsyncIterator[Application]:
     """What ``Application.run_polling``/``run_webhook`` do, for callers that own the event loop.
 
-    Initialise, set the command menu (post_init), start the handlers and the update source; on exit
-    stop both again.  Used by ``python -m bot`` (which shares its loop with the sandbox), tests and benchmarks.
+    Initialise, set the command menu (post_init), start the handlers and the update source; on exit,
+    or when the update source fails to start, stop whatever started.  Used by ``python -m bot``
+    (which shares its loop with the sandbox), tests and benchmarks.
     """
-    async with app:
+    async with app:  # shuts the app down on the way out, which it refuses while the app still runs
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
-        assert app.updater is not None
-        await start_updates(app.updater)
         try:
+            assert app.updater is not None
+            await start_updates(app.updater)
             yield app
         finally:
+            await _stop(app)
+
+
+async def _stop(app: Application) -> None:
+    """Stop the update source and the handlers, each only if running (stopping either twice raises).
+
+    Either one left running would make ``shutdown`` raise "This Application is still running!",
+    which hides the error that got us here.
+    """
+    try:
+        if app.updater is not None and app.updater.running:
             await app.updater.stop()
+    finally:
+        if app.running:
             await app.stop()
 
 

@@ -26,6 +26,24 @@ class RedactingFormatter(logging.Formatter):
         return line
 
 
+#: How PTB begins its report of a failed start-up call (setWebhook, deleteWebhook) before raising it.
+BOOTSTRAP_FAILURE_PREFIX = "Network Retry Loop (Bootstrap"
+
+
+class BootstrapFailureToDebug(logging.Filter):
+    """Turns PTB's report of a failed start-up call (an ERROR with a traceback) into a DEBUG line.
+
+    PTB raises the error after reporting it, and ``python -m bot`` reports that in one line naming
+    the cause (``bot.app.UpdatesNotStarted``); a second ERROR with a traceback would bury it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith(BOOTSTRAP_FAILURE_PREFIX):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     """Set up the root logger once for the process."""
     handler = logging.StreamHandler()
@@ -39,4 +57,7 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    telegram_ext = logging.getLogger("telegram.ext")  # PTB's network loops log here
+    if not any(isinstance(f, BootstrapFailureToDebug) for f in telegram_ext.filters):
+        telegram_ext.addFilter(BootstrapFailureToDebug())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

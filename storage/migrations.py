@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from pathlib import Path
 
 import aiosqlite
 
@@ -65,23 +71,110 @@ async def schema_version(db: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+#: How long a second process opening the same database waits for the first one's migration (and backup).
+MIGRATION_BUSY_TIMEOUT_MS = 60_000
+#: UTC time stamp in a backup file's name: sortable, no characters a file system objects to.
+_BACKUP_STAMP = "%Y%m%dT%H%M%SZ"
+
+
 async def migrate(db: aiosqlite.Connection, target: int | None = None) -> int:
-    """Apply the pending migrations up to ``target`` (default: latest), each in its own transaction."""
+    """Apply the pending migrations up to ``target`` (default: latest) in one write transaction.
+
+    The version is read only once the write lock is held (``BEGIN IMMEDIATE``): two processes opening
+    one new database then migrate it one after the other, and the second finds nothing left to do.
+    A database that already holds data is first copied to a backup file beside it.
+    """
     target = LATEST_VERSION if target is None else target
     if not 0 <= target <= LATEST_VERSION:
         raise ValueError(f"unknown schema version {target} (latest is {LATEST_VERSION})")
-    version = await schema_version(db)
-    if version > LATEST_VERSION:
-        raise RuntimeError(f"database schema version {version} is newer than this code ({LATEST_VERSION})")
-    while version < target:
-        script = MIGRATIONS[version]
-        version += 1
-        log.info("applying schema migration %d", version)
+    async with _waiting_for_locks(db, MIGRATION_BUSY_TIMEOUT_MS):
+        await db.execute("BEGIN IMMEDIATE")
         try:
-            # The pragma is transactional, so the schema change and its version number commit together.
-            await db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
-        except Exception:
+            version = await schema_version(db)
+            if version > LATEST_VERSION:
+                raise RuntimeError(f"database schema version {version} is newer than this code ({LATEST_VERSION})")
+            if version < target:
+                await _back_up(db, version)
+                version = await _apply(db, version, target)
+            await db.commit()
+        except BaseException:
             if db.in_transaction:
                 await db.rollback()
             raise
     return version
+
+
+async def _apply(db: aiosqlite.Connection, version: int, target: int) -> int:
+    """Run the scripts from ``version`` to ``target`` inside the caller's transaction; returns ``target``."""
+    while version < target:
+        version += 1
+        log.info("applying schema migration %d", version)
+        for statement in _statements(MIGRATIONS[version - 1]):
+            await db.execute(statement)
+    # The pragma is transactional, so the schema changes and their version number commit together.
+    await db.execute(f"PRAGMA user_version = {version}")
+    return version
+
+
+@contextlib.asynccontextmanager
+async def _waiting_for_locks(db: aiosqlite.Connection, timeout_ms: int) -> AsyncIterator[None]:
+    """Wait up to ``timeout_ms`` for another connection's lock (not the connection's usual few seconds)."""
+    async with db.execute("PRAGMA busy_timeout") as cursor:
+        row = await cursor.fetchone()
+    usual = int(row[0]) if row else 0
+    await db.execute(f"PRAGMA busy_timeout = {max(usual, timeout_ms)}")
+    try:
+        yield
+    finally:
+        await db.execute(f"PRAGMA busy_timeout = {usual}")
+
+
+def _statements(script: str) -> list[str]:
+    """A migration script as single statements.
+
+    ``executescript`` would commit the open transaction first and so give up the write lock
+    that keeps a second process from migrating the same database at the same time.
+    """
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete statement in a migration script: {pending.strip()[:80]!r}")
+    return statements
+
+
+async def _back_up(db: aiosqlite.Connection, version: int) -> Path | None:
+    """Copy a database with data (``version`` >= 1) to ``<name>.v<version>-<UTC time>.bak`` beside it.
+
+    SQLite's online backup API, not a file copy: a file copy could miss commits still in the WAL.
+    It reads through a second connection because SQLite refuses to back up from a connection
+    in a write transaction; the write lock held here keeps the copy at exactly ``version``.
+    """
+    path = await _database_file(db)
+    if version < 1 or path is None:
+        return None  # nothing to lose: a new database, or one in memory
+    stamp = datetime.now(timezone.utc).strftime(_BACKUP_STAMP)
+    backup = path.with_name(f"{path.name}.v{version}-{stamp}.bak")
+    await asyncio.to_thread(_copy_database, path, backup)
+    log.info("backed up %s (schema version %d) to %s before migrating it", path, version, backup)
+    return backup
+
+
+async def _database_file(db: aiosqlite.Connection) -> Path | None:
+    """The file behind the connection's main database, or ``None`` for an in-memory one."""
+    async with db.execute("PRAGMA database_list") as cursor:
+        rows = await cursor.fetchall()
+    files = [row[2] for row in rows if row[1] == "main" and row[2]]
+    return Path(files[0]) if files else None
+
+
+def _copy_database(source: Path, backup: Path) -> None:
+    with (
+        contextlib.closing(sqlite3.connect(source)) as reader,
+        contextlib.closing(sqlite3.connect(backup)) as copy,
+    ):
+        reader.backup(copy)

@@ -537,13 +537,14 @@ async def open_store(path: str | Path, *, clock: Callable[[], datetime] = utc_no
     db = await aiosqlite.connect(str(path), isolation_level=None)
     try:
         db.row_factory = aiosqlite.Row
+        # First: switching a new database to WAL takes a lock that another process may be holding.
+        await db.execute("PRAGMA busy_timeout = 5000")
         async with db.execute("PRAGMA journal_mode = WAL") as cursor:
             row = await cursor.fetchone()
         mode = str(row[0]).lower() if row else ""
         if mode != "wal" and str(path) != ":memory:":
             log.warning("could not switch %s to WAL (journal_mode=%s)", path, mode)
         await db.execute("PRAGMA foreign_keys = ON")
-        await db.execute("PRAGMA busy_timeout = 5000")
         # FULL: in WAL mode NORMAL survives a crashed process but may lose the last commits to a power
         # cut; a check-in the person was told about must survive both.
         await db.execute("PRAGMA synchronous = FULL")

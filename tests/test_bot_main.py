@@ -16,6 +16,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from sandbox import start_server
+from sandbox.faults import FaultPlan
 from storage import open_store
 
 SETTINGS = [
@@ -206,6 +207,35 @@ async def test_a_failed_start_exits_with_a_message_and_never_shows_the_token(tmp
     assert process.returncode == 1, err[-2000:]
     assert TOKEN not in err and TOKEN not in out
     assert "MoodLens could not start" in err
+
+
+@pytest.mark.parametrize("cause", ["port taken", "setWebhook refused"])
+async def test_a_webhook_that_cannot_start_exits_1_naming_the_cause(tmp_path: Path, cause: str) -> None:
+    # Refused: every Bot API call outside start-up answers 502, and setWebhook is the one the bot makes.
+    faults = {"faults": FaultPlan(server_errors=1.0)} if cause == "setWebhook refused" else {}
+    server = await start_server("127.0.0.1", 0, token=TOKEN, **faults)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1] if cause == "port taken" else free_port()
+        hook = f"http://127.0.0.1:{port}/hook"
+        env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=server.base_url, BOT_MODE="webhook",
+                      WEBHOOK_URL=hook, WEBHOOK_LISTEN="127.0.0.1", WEBHOOK_PORT=str(port))  # fmt: skip
+        try:
+            process = await start_bot(env)
+            out, err = await asyncio.wait_for(process.communicate(), 90)
+        finally:
+            await server.stop()
+    out, err = out.decode(), err.decode()
+    assert process.returncode == 1, err[-2000:]
+    expected = {
+        "port taken": f"could not start the webhook on 127.0.0.1:{port}: address already in use",
+        "setWebhook refused": f"could not register the webhook {hook} with Telegram: Bad Gateway",
+    }[cause]
+    errors = [line for line in err.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and errors[0].endswith(f"MoodLens could not start: {expected}"), err[-2000:]
+    assert "still running" not in err and "Traceback" not in err
+    assert TOKEN not in err + out and TOKEN.split(":")[1] not in err + out
 
 
 def _readings(server, chat_id: int) -> list:

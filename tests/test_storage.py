@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 import sqlite3
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -120,6 +124,82 @@ async def test_version_1_db_is_upgraded(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "recommendations_user_item" in indexes
+
+
+# A process that opens the store once the test says "go" and reports the migrations it applied.
+_OPENER = """
+import asyncio, json, logging, sys
+from storage import open_store
+
+applied = []
+class Applied(logging.Handler):
+    def emit(self, record):
+        if record.getMessage().startswith("applying schema migration"):
+            applied.append(record.args[0])
+logging.getLogger("storage.migrations").addHandler(Applied())
+logging.getLogger("storage.migrations").setLevel(logging.INFO)
+
+async def main():
+    print("ready", flush=True)
+    sys.stdin.readline()
+    store = await open_store(sys.argv[1])
+    await store.close()
+
+asyncio.run(main())
+print(json.dumps(applied), flush=True)
+"""
+OPENERS = 4
+
+
+def test_processes_opening_one_new_database_at_once_migrate_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    root = Path(__file__).resolve().parents[1]
+    opener = [sys.executable, "-c", _OPENER, str(path)]
+    kw = {"cwd": root, "stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    processes = [subprocess.Popen(opener, **kw) for _ in range(OPENERS)]
+    try:
+        for process in processes:  # all imported and waiting, so they open the database together
+            assert process.stdout.readline() == "ready\n", process.stderr.read()
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        results = [process.communicate(timeout=120) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    for process, (_, err) in zip(processes, results, strict=True):
+        assert process.returncode == 0, err[-2000:]
+    applied = sorted(v for out, _ in results for v in json.loads(out.splitlines()[-1]))
+    assert applied == list(range(1, LATEST_VERSION + 1)), "every migration applied exactly once"
+    assert _pragma(path, "user_version") == LATEST_VERSION
+    assert not list(tmp_path.glob("*.bak")), "a new database needs no backup"
+
+
+async def test_migrating_a_database_with_data_backs_it_up_first(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    async with aiosqlite.connect(path, isolation_level=None) as db:
+        assert await migrate(db, target=1) == 1
+        await db.execute("INSERT INTO people (user_id, created_at) VALUES (?, ?)", (ALICE, T0.isoformat()))
+    assert not list(tmp_path.glob("*.bak")), "nothing to back up before version 1"
+
+    s = await open_store(path)
+    try:
+        assert await schema_version(s.connection) == LATEST_VERSION
+    finally:
+        await s.close()
+    [backup] = tmp_path.glob("old.db.v1-*.bak")
+    assert re.fullmatch(r"old\.db\.v1-\d{8}T\d{6}Z\.bak", backup.name)
+    with sqlite3.connect(backup) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("SELECT user_id FROM people").fetchall() == [(ALICE,)]
+        assert "feedback" not in [r[1] for r in db.execute("PRAGMA table_info(recommendations)")]
+
+    s = await open_store(path)  # already at the latest version: no second backup
+    await s.close()
+    assert len(list(tmp_path.glob("*.bak"))) == 1
 
 
 async def test_refuses_newer_schema(tmp_path: Path) -> None:
