@@ -20,7 +20,6 @@ from telegram.ext import (
     Defaults,
     MessageHandler,
     TypeHandler,
-    Updater,
     filters,
 )
 
@@ -28,6 +27,7 @@ from bot.config import SANDBOX_TOKEN, Settings
 from bot.handlers import buttons, commands, data_rights, history, photos
 from bot.handlers.groups import on_group_message
 from bot.outgoing import RetryingRateLimiter
+from bot.polling import TrackingApplication
 from bot.services import SERVICES_KEY, SETTINGS_KEY, Services
 
 __all__ = ["COMMANDS", "Services", "UpdatesNotStarted", "build_application", "polling", "running", "webhook"]
@@ -44,6 +44,7 @@ def build_application(settings: Settings, services: Services) -> Application:
     """The Application with every handler registered; the caller runs it (polling or webhook) and owns services."""
     builder = (
         ApplicationBuilder()
+        .application_class(TrackingApplication)
         .token(settings.token or SANDBOX_TOKEN)
         .concurrent_updates(CONCURRENT_UPDATES)
         .rate_limiter(RetryingRateLimiter())
@@ -61,7 +62,7 @@ def build_application(settings: Settings, services: Services) -> Application:
     return app
 
 
-UpdateSource = Callable[[Updater], Awaitable[object]]
+UpdateSource = Callable[[Application], Awaitable[object]]
 
 
 class UpdatesNotStarted(Exception):
@@ -69,11 +70,18 @@ class UpdatesNotStarted(Exception):
 
 
 def polling(timeout: int = 10) -> UpdateSource:
-    """Long polling as the update source (``timeout``: seconds each getUpdates may wait)."""
+    """Long polling as the update source (``timeout``: seconds each getUpdates may wait).
 
-    async def start(updater: Updater) -> None:
+    Updates are confirmed to Telegram only once handled (bot.polling): a crash loses none.
+    """
+
+    async def start(app: Application) -> None:
         try:
-            await updater.start_polling(poll_interval=0.0, timeout=timeout)
+            if isinstance(app, TrackingApplication):  # what build_application makes
+                await app.start_confirmed_polling(timeout)
+            else:  # any other PTB Application (test stand-ins): PTB's own poller
+                assert app.updater is not None
+                await app.updater.start_polling(poll_interval=0.0, timeout=timeout)
         except TelegramError as exc:  # the deleteWebhook call polling begins with
             raise UpdatesNotStarted(f"polling could not begin, deleteWebhook failed: {exc}") from exc
 
@@ -83,9 +91,10 @@ def polling(timeout: int = 10) -> UpdateSource:
 def webhook(listen: str, port: int, url: str, secret_token: str | None) -> UpdateSource:
     """A webhook server on ``listen:port`` as the update source, registered with Telegram as ``url``."""
 
-    async def start(updater: Updater) -> None:
+    async def start(app: Application) -> None:
+        assert app.updater is not None
         try:
-            await updater.start_webhook(
+            await app.updater.start_webhook(
                 listen=listen,
                 port=port,
                 url_path=urlsplit(url).path.lstrip("/"),
@@ -115,8 +124,7 @@ async def running(app: Application, start_updates: UpdateSource) -> AsyncIterato
             await app.post_init(app)
         await app.start()
         try:
-            assert app.updater is not None
-            await start_updates(app.updater)
+            await start_updates(app)
             yield app
         finally:
             await _stop(app)
@@ -129,6 +137,8 @@ async def _stop(app: Application) -> None:
     which hides the error that got us here.
     """
     try:
+        if isinstance(app, TrackingApplication):
+            await app.stop_confirmed_polling()
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
     finally:

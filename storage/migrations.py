@@ -59,8 +59,16 @@ CREATE INDEX recommendations_user_kind ON recommendations(user_id, kind, shown_a
 CREATE INDEX recommendations_checkin ON recommendations(checkin_id);
 """
 
+# Version 3: the Telegram message a check-in came from, so a redelivered update (after a crash, the
+# bot is given every unfinished update again) finds its check-in instead of adding a second one.
+# Not the photo: a message number in the person's own chat.  NULLs (older rows) never collide.
+_V3 = """
+ALTER TABLE checkins ADD COLUMN message_id INTEGER;
+CREATE UNIQUE INDEX checkins_user_message ON checkins(user_id, message_id);
+"""
+
 #: Migration scripts; the script at index ``i`` brings the database from version ``i`` to ``i + 1``.
-MIGRATIONS: list[str] = [_V1, _V2]
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 LATEST_VERSION: int = len(MIGRATIONS)
 
 

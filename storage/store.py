@@ -264,10 +264,14 @@ class Store:
         top_emotion: str,
         faces: int,
         at: datetime | None = None,
+        *,
+        message_id: int | None = None,
     ) -> int:
         """Store one reading (7 probabilities in ``EMOTIONS`` order); returns the new check-in id.
 
         Raises NotConsented (writing nothing) unless the person agreed with :meth:`set_consent`.
+        With ``message_id`` (the message the reading answers) the call is idempotent: the same message
+        again returns the check-in it made the first time.
         """
         _check_user_id(user_id)
         probs = [float(p) for p in probabilities]
@@ -282,10 +286,16 @@ class Store:
         when = to_iso(at or self._clock())
         async with self._transaction() as db:
             await self._require_consent(db, user_id)
+            if message_id is not None:
+                async with db.execute(
+                    "SELECT id FROM checkins WHERE user_id = ? AND message_id = ?", (user_id, message_id)
+                ) as cursor:
+                    if (row := await cursor.fetchone()) is not None:
+                        return int(row["id"])
             cursor = await db.execute(
-                f"INSERT INTO checkins (user_id, at, {_PROB_COLUMNS}, top_emotion, faces) "
-                f"VALUES (?, ?, {', '.join('?' * len(EMOTIONS))}, ?, ?)",
-                (user_id, when, *probs, top_emotion, int(faces)),
+                f"INSERT INTO checkins (user_id, at, {_PROB_COLUMNS}, top_emotion, faces, message_id) "
+                f"VALUES (?, ?, {', '.join('?' * len(EMOTIONS))}, ?, ?, ?)",
+                (user_id, when, *probs, top_emotion, int(faces), message_id),
             )
             checkin_id = cursor.lastrowid
             await cursor.close()

@@ -14,6 +14,7 @@ from bot.handlers.history import parse_period, summary_text
 from bot.history_chart import MoodPoint, dominant, mood_point, render_chart, running_average, trend_words
 from bot.keyboards import mark_vote
 from bot.logging_setup import RedactingFormatter
+from bot.polling import HandledTracker
 from bot.rate_limit import RateLimited, RateLimiter
 from bot.recognition import reading_text
 from bot.replies import clip, emotion_share, percent
@@ -253,3 +254,18 @@ async def test_byte_budget_holds_downloads_until_bytes_are_free() -> None:
     # 6 + 6 > 10: the second waits for the first; an oversized file takes the whole budget, never more.
     await asyncio.gather(hold("a", 6, 0.05), hold("b", 6, 0.0), hold("huge", 50, 0.0))
     assert order[:3] == ["+a", "-a", "+b"] and budget.reserved == 0
+
+
+def test_updates_are_confirmed_only_up_to_the_oldest_unfinished() -> None:
+    tracker = HandledTracker()
+    assert tracker.offset() is None  # nothing fetched yet: ask for everything pending
+    assert [tracker.start(u) for u in (10, 11, 12)] == [True] * 3
+    tracker.finish(11)
+    tracker.finish(12)
+    assert tracker.offset() == 10  # 10 is still being handled: Telegram must keep 10, 11 and 12
+    # Asked from 10 again, Telegram repeats 10-12: none of them is handled twice.
+    assert [tracker.start(u) for u in (10, 11, 12, 13)] == [False, False, False, True]
+    tracker.finish(10)
+    assert tracker.offset() == 13
+    tracker.finish(13)
+    assert tracker.offset() == 14 and tracker.in_flight == set()

@@ -217,6 +217,9 @@ async def test_real_conversation_selfie_movies_history(real_bot: RunningServer, 
     await page.locator("#command-menu .menu-item:has(.menu-cmd:text-is('/start'))").click()
     await wait_count(bot_messages(page), 1)
     assert "/start" in await page.locator("#log li.msg.user").first.inner_text()
+    # The welcome asks before anything is kept: agree with its button.
+    await page.locator("#log li.msg.bot .kb-btn", has_text=dialogs.text("consent.keep_label")).click()
+    await wait_count(bot_messages(page), 2)
 
     # A selfie through the file input: the user's photo shows inline, the reading names the emotions.
     await page.set_input_files("#file-input", str(SELFIE))
@@ -225,7 +228,7 @@ async def test_real_conversation_selfie_movies_history(real_bot: RunningServer, 
     assert await image_loaded(user_photo) > 0
     offer_button = page.locator("#log li.msg.bot .kb-btn", has_text=re.compile("Movies|Songs|Books|Activities"))
     await offer_button.first.wait_for()
-    reading = (await page.locator("#log li.msg.bot").nth(1).inner_text()).lower()
+    reading = (await page.locator("#log li.msg.bot").nth(2).inner_text()).lower()
     assert "%" in reading and any(emotion in reading for emotion in EMOTIONS), reading
 
     # A category button: 3-5 recommendations with 👍/👎 buttons.

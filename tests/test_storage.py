@@ -321,6 +321,16 @@ async def test_ensure_user_settings_and_consent(store, tmp_path: Path) -> None:
     assert await store.consent_at(CAROL) is None
 
 
+async def test_the_same_message_makes_one_checkin(store) -> None:
+    # A crash can hand the bot an update again: its check-in is found, not added twice.
+    first = await store.add_checkin(ALICE, HAPPY, "happy", 1, message_id=41)
+    assert await store.add_checkin(ALICE, SAD, "sad", 1, message_id=41) == first
+    other = await store.add_checkin(BOB, HAPPY, "happy", 1, message_id=41)  # message ids are per chat
+    unkeyed = [await store.add_checkin(ALICE, HAPPY, "happy", 1) for _ in range(2)]
+    assert len({first, other, *unkeyed}) == 4
+    assert [c.top_emotion for c in await store.checkins(ALICE)] == ["happy"] * 3
+
+
 async def test_nothing_is_written_without_consent(store) -> None:
     for write in (
         store.add_checkin(CAROL, HAPPY, "happy", 1),

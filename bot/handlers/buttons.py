@@ -204,7 +204,9 @@ async def _consent_reading(services: Services, query: CallbackQuery, user_id: in
     await _consent(services, query, user_id, data)
     emotion = max(zip(data.reading, EMOTIONS, strict=True))[1]
     try:
-        checkin = await services.store.add_checkin(user_id, data.reading, emotion, faces=data.faces)
+        checkin = await services.store.add_checkin(
+            user_id, data.reading, emotion, faces=data.faces, message_id=query.message.message_id
+        )
     except NotConsented:  # a /forget landed between the two writes: it wins
         return
     chat = query.message.chat

@@ -127,7 +127,7 @@ async def _reply_reading(services: Services, update: Update, result: Recognition
         # Not agreed (yet), or /forget won the race: the reading is shown and not kept.
         with contextlib.suppress(NotConsented):
             checkin = await services.store.add_checkin(
-                user.id, face.probabilities, face.emotion, faces=len(analysis.faces)
+                user.id, face.probabilities, face.emotion, faces=len(analysis.faces), message_id=message.message_id
             )
     markup = keyboards.not_quite(services.codec, dialogs, user.id, checkin) if checkin is not None else None
     if result.annotated_jpeg is not None:
