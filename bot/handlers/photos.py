@@ -1,5 +1,6 @@
 """Photos and image documents: limits, download into memory, recognition in the pool, reading, offer.
 
+Every answer quotes the photo it is about, so with several photos on the way each answer is clear.
 The picture is only ever held in memory for the recognition and then dropped: neither the bytes nor the
 file_id are stored or logged.  Only the emotion scores of the main face become a check-in, and only for a
 person who agreed; until they choose, the reading comes with the question (and its answer in the button).
@@ -48,7 +49,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     assert message is not None and message.document is not None
     document = message.document
     if not _may_be_image(document):
-        await message.reply_text(services_of(context).dialogs.text("not_an_image"))
+        await message.reply_text(services_of(context).dialogs.text("not_an_image"), do_quote=True)
         return
     await _handle_image(update, context, document)
 
@@ -87,7 +88,7 @@ async def _recognise(
     await show_chat_action(chat, ChatAction.TYPING)  # at once, even if this photo waits for earlier ones
     too_large = dialogs.text("too_large", max_mb=settings.max_upload_label)
     if media.file_size is not None and media.file_size > settings.max_upload_bytes:
-        await message.reply_text(too_large)
+        await message.reply_text(too_large, do_quote=True)
         return None
     # Telegram may not say the size (documents): then reserve the most a file may be.
     size = media.file_size or settings.max_upload_bytes
@@ -96,7 +97,7 @@ async def _recognise(
             data = await download(media)
         except BadRequest as exc:
             if "too big" in str(exc).lower():
-                await message.reply_text(too_large)
+                await message.reply_text(too_large, do_quote=True)
                 return None
             raise
         try:
@@ -104,10 +105,10 @@ async def _recognise(
                 services.executor, services.analyzer, data, max_bytes=settings.max_upload_bytes
             )
         except ImageTooLarge:
-            await message.reply_text(too_large)
+            await message.reply_text(too_large, do_quote=True)
         except ImageError as exc:
             log.info("photo not readable (%s)", exc.code)
-            await message.reply_text(dialogs.text("unreadable_image"))
+            await message.reply_text(dialogs.text("unreadable_image"), do_quote=True)
         finally:
             del data  # the picture is not kept beyond the recognition
     return None
