@@ -26,7 +26,7 @@ from telegram.ext import Application
 from bot.app import COMMANDS, build_application, polling, running
 from bot.callback_data import Action, ButtonCodec, ButtonData
 from bot.config import Settings
-from bot.services import CHARTS_PER_MINUTE, Services, close_services, open_services
+from bot.services import CHARTS_PER_MINUTE, EXPORTS_PER_MINUTE, Services, close_services, open_services
 from dialogs import load_dialogs
 from fer_engine.datasets import data_dir
 from fer_engine.sample_images import screenshot
@@ -629,6 +629,29 @@ async def test_history_charts_are_rate_limited(bot: Bot, http: aiohttp.ClientSes
     prefix = DIALOGS.text("history_rate_limited", seconds=60).split("60")[0]
     assert sum(m["kind"] == "photo" for m in replies) == CHARTS_PER_MINUTE
     assert [(m["text"] or "").startswith(prefix) for m in replies if m["kind"] != "photo"] == [True]  # told once
+
+
+async def test_button_taps_and_exports_are_rate_limited_per_person(bot: Bot, http: aiohttp.ClientSession) -> None:
+    alice, bob = Person(http, ALICE), Person(http, BOB)
+    await agreed(bot, ALICE, BOB)
+    photo_id = await alice.photo("obama.jpg")
+    _, offer = await alice.replies(photo_id, 2)
+    # A script tapping "Not now" far faster than a person: past the limit each tap gets only the notice.
+    limit = bot.services.button_limiter.per_minute
+    not_now = offer["buttons"][-1][0]["callback_data"]
+    answers = [(await alice.press(offer, data=not_now))["answer"]["text"] for _ in range(limit + 3)]
+    notice = DIALOGS.text("buttons_rate_limited", seconds=60).split("60")[0]
+    assert [bool(a and a.startswith(notice)) for a in answers] == [False] * limit + [True] * 3
+    # /export: a few a minute, then one notice; Bob is not affected by Alice's taps or exports.
+    sent = [await alice.say("/export") for _ in range(EXPORTS_PER_MINUTE + 2)]
+    await alice.replies(sent[0], EXPORTS_PER_MINUTE + 1)
+    replies = await settle(alice, sent[0])
+    assert sum(m["kind"] == "document" for m in replies) == EXPORTS_PER_MINUTE
+    prefix = DIALOGS.text("export_rate_limited", seconds=60).split("60")[0]
+    assert [m["text"].startswith(prefix) for m in replies if m["kind"] != "document"] == [True]
+    photo_id = await bob.photo("biden.jpg")
+    _, bob_offer = await bob.replies(photo_id, 2)
+    assert (await bob.press(bob_offer, "🎬"))["answer"]["text"] is None
 
 
 async def test_mostly_low_recent_expressions_add_support(bot: Bot, http: aiohttp.ClientSession) -> None:
