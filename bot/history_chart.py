@@ -50,9 +50,11 @@ COLOURS = {
     "fear": "#7b2cbf",
     "sad": "#1d4e89",
 }
+#: An emotion without a colour of its own (a self-reported "mixed"): neutral grey.
+OTHER_COLOUR = "#b0b0b0"
 
 # Matplotlib's text layout and font cache are shared state; one chart at a time is plenty for a bot.
-_RENDER_LOCK = threading.Lock()
+RENDER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -65,17 +67,26 @@ class MoodPoint:
 
 
 def mood_point(at: datetime, emotion: str, probabilities: Sequence[float], corrected: bool) -> MoodPoint:
-    """A corrected check-in counts as fully its corrected emotion; otherwise the shares are weighted."""
+    """A check-in the person corrected or said themselves counts as fully that emotion; else the shares are weighted.
+
+    An emotion with no valence (a self-reported "mixed") sits on the neutral line.
+    """
     if corrected:
-        valence = VALENCE[emotion]
+        valence = VALENCE.get(emotion, 0.0)
     else:
         valence = sum(VALENCE[e] * p for e, p in zip(EMOTIONS, probabilities, strict=True))
     return MoodPoint(at, emotion, max(-1.0, min(1.0, valence)))
 
 
+def said_by_person(checkin: CheckIn) -> bool:
+    """Whether the emotion is the person's word: a correction, or a quick check-in without a selfie."""
+    # getattr: the "source" column arrives with quick check-ins (schema v4); older rows are all selfies.
+    return checkin.corrected_emotion is not None or getattr(checkin, "source", "selfie") == "self"
+
+
 def points_from_checkins(checkins: Iterable[CheckIn]) -> list[MoodPoint]:
     """MoodPoints from storage check-ins, oldest first."""
-    points = [mood_point(c.at, c.effective_emotion, c.probabilities, c.corrected_emotion is not None) for c in checkins]
+    points = [mood_point(c.at, c.effective_emotion, c.probabilities, said_by_person(c)) for c in checkins]
     return sorted(points, key=lambda p: p.at)
 
 
@@ -91,7 +102,12 @@ def running_average(values: Sequence[float], window: int = 3) -> list[float]:
 def dominant(points: Sequence[MoodPoint], k: int = 3) -> list[tuple[str, int]]:
     """The k most frequent emotions with their counts (ties in EMOTIONS order)."""
     counts = Counter(p.emotion for p in points)
-    return sorted(counts.items(), key=lambda kv: (-kv[1], EMOTIONS.index(kv[0])))[:k]
+    return sorted(counts.items(), key=lambda kv: (-kv[1], emotion_rank(kv[0]), kv[0]))[:k]
+
+
+def emotion_rank(emotion: str) -> int:
+    """Tie order: the seven in EMOTIONS order, anything else (a self-reported "mixed") after them."""
+    return EMOTIONS.index(emotion) if emotion in EMOTIONS else len(EMOTIONS)
 
 
 def _shares(points: Sequence[MoodPoint]) -> tuple[float, float]:
@@ -123,7 +139,7 @@ def render_chart(points: Sequence[MoodPoint], title: str) -> bytes:
     """A PNG of mood over time: one dot per check-in coloured by emotion, and a running average line."""
     if not points:
         raise ValueError("nothing to draw")
-    with _RENDER_LOCK:
+    with RENDER_LOCK:
         figure = Figure(figsize=(8, 4), dpi=100, layout="constrained")
         FigureCanvasAgg(figure)
         ax = figure.add_subplot()
@@ -132,11 +148,10 @@ def render_chart(points: Sequence[MoodPoint], title: str) -> bytes:
         ax.axhline(0.0, color="#cccccc", linewidth=1, zorder=1)
         if len(points) > 1:
             ax.plot(times, running_average(values), color="#444444", linewidth=1.5, zorder=2, label="running average")
-        for emotion in EMOTIONS:
+        for emotion in sorted({p.emotion for p in points}, key=emotion_rank):
             mine = [p for p in points if p.emotion == emotion]
-            if mine:
-                xs, ys = [p.at for p in mine], [p.valence for p in mine]
-                ax.scatter(xs, ys, s=40, color=COLOURS[emotion], zorder=3, label=emotion)
+            xs, ys = [p.at for p in mine], [p.valence for p in mine]
+            ax.scatter(xs, ys, s=40, color=COLOURS.get(emotion, OTHER_COLOUR), zorder=3, label=emotion)
         if min(times) == max(times):  # one moment: give the axis some width instead of a zero-length range
             ax.set_xlim(times[0] - timedelta(hours=1), times[0] + timedelta(hours=1))
         ax.set_ylim(-1.15, 1.15)

@@ -50,6 +50,11 @@ _LABEL = _text(shape=Shape.LABEL)
 MENU_COMMANDS: tuple[str, ...] = ("start", "help", "privacy", "history", "export", "forget")
 HISTORY_PERIODS: tuple[str, ...] = ("7d", "30d", "all")
 
+#: The month and weekday tables of dialogs/history.yaml (calendar order, Monday first): dates follow the language
+#: from the YAML, never from the system locale.
+MONTH_KEYS: tuple[str, ...] = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+WEEKDAY_KEYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
 #: What bot.replies.item_text passes for every catalog item, whatever its kind uses.
 ITEM_FIELDS: tuple[str, ...] = ("title", "creator", "year", "why", "minutes", "link")
 
@@ -132,6 +137,22 @@ _FOLLOWUPS: dict[str, TextSpec] = {
 }
 
 
+# /history's days (bot/history_calendar.py): streaks, weekday leanings and the calendar picture's words.
+_HISTORY: dict[str, TextSpec] = {
+    "streaks": _text("current", "longest"),
+    "weekdays": _text("leanings"),
+    "weekday_leaning": _text("weekday", "emotion", shape=Shape.ONE),
+    "weekdays_too_few": _text("count"),
+    "calendar_title": _text("period", shape=Shape.ONE),
+    "other_emotion": _LABEL,
+    "no_checkin": _LABEL,
+    **{f"months.{key}": _LABEL for key in MONTH_KEYS},
+    **{f"months_short.{key}": _LABEL for key in MONTH_KEYS},
+    **{f"weekdays_short.{key}": _LABEL for key in WEEKDAY_KEYS},
+    **{f"weekdays_many.{key}": _LABEL for key in WEEKDAY_KEYS},
+}
+
+
 def _emotion(emotion: str) -> dict[str, TextSpec]:
     """What Dialogs reads for one emotion: the openers always get ``share``; the offer is shown under them as is."""
     return {
@@ -151,6 +172,7 @@ TEXTS: Mapping[str, TextSpec] = MappingProxyType(
     {
         **_in_flow("common", _COMMON),
         **_in_flow("followups", _FOLLOWUPS),
+        **_in_flow("history", _HISTORY),
         **_in_flow("emotions", {k: v for emotion in EMOTIONS for k, v in _emotion(emotion).items()}),
     }
 )

@@ -153,6 +153,10 @@ class Store:
         self._clock = clock
         self._lock = asyncio.Lock()
 
+    def now(self) -> datetime:
+        """The store's clock (injectable in tests): what check-ins are stamped with, and what "today" means."""
+        return self._clock()
+
     @property
     def connection(self) -> aiosqlite.Connection:
         """The underlying connection (for tests and maintenance)."""

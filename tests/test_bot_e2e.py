@@ -279,9 +279,11 @@ async def test_selfie_journey_buttons_history_export_forget(
     assert picture[:2] == b"\xff\xd8" and picture != original
     assert (await store.checkins(ALICE))[-1].faces == 2
 
-    # /history: a PNG chart with the count, dominant expressions and a trend sentence.
+    # /history: a PNG chart with the count, dominant expressions and a trend sentence, then the calendar.
     sent = await alice.say("/history")
-    [chart] = await alice.replies(sent, 1)
+    chart, calendar = await alice.replies(sent, 2)
+    streak = DIALOGS.text("history.streaks", current=1, longest=1)
+    assert calendar["kind"] == "photo" and calendar["caption"].startswith(streak)
     assert chart["kind"] == "photo" and chart["file"]["mime_type"] == "image/png"
     async with http.get(chart["file"]["url"]) as resp:
         assert (await resp.read())[:8] == b"\x89PNG\r\n\x1a\n"
@@ -623,11 +625,11 @@ async def test_history_charts_are_rate_limited(bot: Bot, http: aiohttp.ClientSes
     await bot.services.store.add_checkin(ALICE, (0.1, 0.0, 0.1, 0.5, 0.1, 0.1, 0.1), "happy", 1)
     alice = Person(http, ALICE)
     sent = [await alice.say("/history") for _ in range(CHARTS_PER_MINUTE + 3)]
-    await alice.replies(sent[0], CHARTS_PER_MINUTE + 1)
+    await alice.replies(sent[0], 2 * CHARTS_PER_MINUTE + 1)  # a chart and a calendar per admitted /history
     await asyncio.sleep(0.3)  # anything more would have arrived by now
     replies = [m for m in await alice.messages(sent[0]) if m["sender"] == "bot"]
     prefix = DIALOGS.text("history_rate_limited", seconds=60).split("60")[0]
-    assert sum(m["kind"] == "photo" for m in replies) == CHARTS_PER_MINUTE
+    assert sum(m["kind"] == "photo" for m in replies) == 2 * CHARTS_PER_MINUTE
     assert [(m["text"] or "").startswith(prefix) for m in replies if m["kind"] != "photo"] == [True]  # told once
 
 

@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from telegram import Update
 from telegram.constants import ChatAction
 from telegram.ext import ContextTypes
 
 from bot.handlers.guards import admit_or_explain, show_chat_action
+from bot.history_calendar import (
+    MIN_WEEKDAY_CHECKINS,
+    CalendarLabels,
+    Streaks,
+    day_buckets,
+    dominant_by_day,
+    local_day,
+    plain,
+    render_calendar,
+    streaks,
+    weekday_leanings,
+    year_start,
+    zone_of,
+)
 from bot.history_chart import MoodPoint, dominant, points_from_checkins, render_chart, trend_words
-from bot.replies import MAX_CAPTION, emoji
+from bot.replies import MAX_CAPTION, clip, emoji
 from bot.services import services_of
+from catalog import EMOTIONS
 from dialogs import Dialogs
+from dialogs.keys import MONTH_KEYS, WEEKDAY_KEYS
+from storage import CheckIn
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +51,7 @@ def parse_period(args: list[str] | None) -> str | None:
 
 def summary_text(dialogs: Dialogs, period_label: str, points: list[MoodPoint]) -> str:
     """Header with the count, the dominant expressions and the trend sentence."""
-    top = " · ".join(f"{emoji(dialogs, e)} {e} {n}" for e, n in dominant(points))
+    top = " · ".join(f"{_badge(dialogs, e)} {n}" for e, n in dominant(points))
     lines = [
         dialogs.text(
             "history_header_one" if len(points) == 1 else "history_header", period=period_label, count=len(points)
@@ -44,6 +61,53 @@ def summary_text(dialogs: Dialogs, period_label: str, points: list[MoodPoint]) -
         dialogs.text("history_disclaimer"),
     ]
     return "\n".join(lines)
+
+
+def emotion_name(dialogs: Dialogs, emotion: str) -> str:
+    """An emotion's display label; an emotion without one (e.g. a self-reported "mixed") gets the neutral name."""
+    flow = dialogs.emotions.get(emotion)
+    return flow.label if flow is not None else dialogs.text("history.other_emotion")
+
+
+def _badge(dialogs: Dialogs, emotion: str) -> str:
+    """ "😊 happy" for one of the seven; the neutral name for anything else (a self-reported "mixed")."""
+    return f"{emoji(dialogs, emotion)} {emotion}" if emotion in dialogs.emotions else emotion_name(dialogs, emotion)
+
+
+def days_text(dialogs: Dialogs, streak: Streaks, leanings: list[tuple[int, str]]) -> str:
+    """The calendar's caption: the streaks, then which way each weekday with enough check-ins leans."""
+    lines = [dialogs.text("history.streaks", current=streak.current, longest=streak.longest)]
+    if leanings:
+        parts = [
+            dialogs.text(
+                "history.weekday_leaning",
+                weekday=dialogs.text(f"history.weekdays_many.{WEEKDAY_KEYS[weekday]}"),
+                emotion=emotion_name(dialogs, emotion),
+            )
+            for weekday, emotion in leanings
+        ]
+        lines.append(dialogs.text("history.weekdays", leanings=", ".join(parts)))
+    else:
+        lines.append(dialogs.text("history.weekdays_too_few", count=MIN_WEEKDAY_CHECKINS))
+    return "\n".join(lines)
+
+
+def calendar_labels(dialogs: Dialogs, period_label: str, emotions: set[str]) -> CalendarLabels:
+    """The words of the calendar picture in the person's language (read here, on the event loop, not in the thread)."""
+    return CalendarLabels(
+        title=dialogs.text("history.calendar_title", period=period_label),
+        months=[dialogs.text(f"history.months.{key}") for key in MONTH_KEYS],
+        months_short=[dialogs.text(f"history.months_short.{key}") for key in MONTH_KEYS],
+        weekdays_short=[dialogs.text(f"history.weekdays_short.{key}") for key in WEEKDAY_KEYS],
+        emotions={e: plain(emotion_name(dialogs, e)) for e in (*EMOTIONS, *emotions)},
+        other=dialogs.text("history.other_emotion"),
+        no_checkin=dialogs.text("history.no_checkin"),
+    )
+
+
+def _moments(checkins: list[CheckIn]) -> list[tuple[datetime, str]]:
+    """(time, emotion as the person said): a correction or a self-report counts over the model's reading."""
+    return [(c.at, c.effective_emotion) for c in checkins]
 
 
 async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -57,8 +121,10 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await message.reply_text(dialogs.text("history_usage"))
         return
     period = PERIODS[key]
-    since = datetime.now(timezone.utc) - period if period is not None else None
-    checkins = await services.store.checkins(user.id, since=since)
+    now = services.store.now()
+    since = now - period if period is not None else None
+    everything = await services.store.checkins(user.id)  # streaks run past the period's start
+    checkins = [c for c in everything if since is None or c.at >= since]
     label = dialogs.text(f"history_periods.{key}")
     if not checkins:
         await message.reply_text(dialogs.text("history_empty", period=label))
@@ -69,10 +135,19 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await show_chat_action(chat, ChatAction.UPLOAD_PHOTO)
     points = points_from_checkins(checkins)
     text = summary_text(dialogs, label, points)
+    zone = zone_of(await services.store.settings(user.id))
+    today = local_day(now, zone)
+    days = dominant_by_day(day_buckets(_moments(checkins), zone))
+    first = year_start(today) if period is None else local_day(now - period, zone)
+    streak = streaks(day_buckets(_moments(everything), zone), today)
+    caption = clip(days_text(dialogs, streak, weekday_leanings(_moments(checkins), zone)), MAX_CAPTION)
+    labels = calendar_labels(dialogs, label, set(days.values()))
     async with ticket:
         png = await asyncio.to_thread(render_chart, points, f"Your expressions, {label}")
+        calendar = await asyncio.to_thread(render_calendar, days, first, today, labels, year_view=period is None)
     if len(text) <= MAX_CAPTION:
         await message.reply_photo(png, caption=text)
     else:  # not with today's texts, but a caption over the limit would be rejected
         await message.reply_text(text)
         await message.reply_photo(png)
+    await message.reply_photo(calendar, caption=caption)

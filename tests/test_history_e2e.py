@@ -1,0 +1,107 @@
+"""/history's calendar, streaks and weekday leanings, end to end through the sandbox, in the person's time zone."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+from PIL import Image
+from test_bot_e2e import ALICE, DIALOGS, PHOTOS, Bot, Person, agreed, running_bot
+
+from bot.history_chart import COLOURS
+from sandbox import RunningServer
+
+BERLIN = ZoneInfo("Europe/Berlin")
+SAD = (0.05, 0.0, 0.05, 0.0, 0.8, 0.0, 0.1)
+HAPPY = (0.0, 0.0, 0.0, 0.9, 0.0, 0.05, 0.05)
+PNG = b"\x89PNG\r\n\x1a\n"
+
+pytestmark = pytest.mark.skipif(not (PHOTOS / "obama.jpg").exists(), reason=f"shared photos missing in {PHOTOS}")
+
+
+@pytest.fixture
+async def bot(server: RunningServer, tmp_path: Path, analyzer: Any) -> AsyncIterator[Bot]:
+    async with running_bot(server, tmp_path / "moodlens.db", analyzer) as running:
+        yield running
+
+
+def berlin(day: int, hour: int, minute: int, month: int = 3) -> datetime:
+    """A Berlin wall-clock time in 2026 as the UTC instant the store keeps."""
+    return datetime(2026, month, day, hour, minute, tzinfo=BERLIN).astimezone(timezone.utc)
+
+
+async def picture(http: aiohttp.ClientSession, message: dict[str, Any]) -> bytes:
+    assert message["kind"] == "photo" and message["file"]["mime_type"] == "image/png"
+    async with http.get(message["file"]["url"]) as resp:
+        data = await resp.read()
+    assert data[:8] == PNG
+    return data
+
+
+def colours_in(png: bytes) -> set[tuple[int, int, int]]:
+    return set(Image.open(io.BytesIO(png)).convert("RGB").getdata())
+
+
+def rgb(hex_colour: str) -> tuple[int, int, int]:
+    return (int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16))
+
+
+async def test_calendar_streaks_and_weekdays_in_berlin_across_the_dst_change(
+    bot: Bot, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = bot.services.store
+    await agreed(bot, ALICE)
+    await store.update_settings(ALICE, timezone="Europe/Berlin")
+    # Late evenings around the switch to summer time (Sunday 29 March 2026), and one just after midnight:
+    # 00:15 on Tuesday the 31st is 22:15 UTC on Monday the 30th, so only Berlin days give a 5-day streak.
+    await store.add_checkin(ALICE, SAD, "sad", 1, at=berlin(23, 23, 30))  # a Monday
+    for day in (27, 28, 29):
+        await store.add_checkin(ALICE, HAPPY, "happy", 1, at=berlin(day, 23, 30))
+    monday = await store.add_checkin(ALICE, HAPPY, "happy", 1, at=berlin(30, 23, 30))
+    await store.correct_checkin(ALICE, monday, "sad")  # as the person said: this Monday was sad
+    await store.add_checkin(ALICE, HAPPY, "happy", 1, at=berlin(31, 0, 15))
+    monkeypatch.setattr(store, "_clock", lambda: berlin(31, 12, 0))  # "today" is Tuesday 31 March in Berlin
+
+    alice = Person(http, ALICE)
+    sent = await alice.say("/history")
+    chart, days = await alice.replies(sent, 2)
+    await picture(http, chart)
+    assert "(6 photos)" in chart["caption"]
+    calendar = await picture(http, days)
+    assert len(calendar) < 150_000
+    assert DIALOGS.text("history.streaks", current=5, longest=5) in days["caption"]
+    sad_mondays = DIALOGS.text(
+        "history.weekday_leaning", weekday=DIALOGS.text("history.weekdays_many.mon"), emotion=DIALOGS.label("sad")
+    )
+    assert DIALOGS.text("history.weekdays", leanings=sad_mondays) in days["caption"]  # one weekday has two
+    seen = colours_in(calendar)
+    assert rgb(COLOURS["sad"]) in seen and rgb(COLOURS["happy"]) in seen and rgb(COLOURS["angry"]) not in seen
+
+    # "all": the year in pixels arrives too, with the same streaks; a day later without a check-in the
+    # streak still stands, two days later it is broken but the longest stays.
+    monkeypatch.setattr(store, "_clock", lambda: berlin(1, 12, 0, month=4))
+    sent = await alice.say("/history all")
+    _, year = await alice.replies(sent, 2)
+    await picture(http, year)
+    assert DIALOGS.text("history.streaks", current=5, longest=5) in year["caption"]
+    monkeypatch.setattr(store, "_clock", lambda: berlin(2, 12, 0, month=4))
+    sent = await alice.say("/history all")
+    _, year = await alice.replies(sent, 2)
+    assert DIALOGS.text("history.streaks", current=0, longest=5) in year["caption"]
+
+
+async def test_a_single_check_in_says_weekdays_need_more(bot: Bot, http: aiohttp.ClientSession) -> None:
+    await agreed(bot, ALICE)
+    await bot.services.store.add_checkin(ALICE, HAPPY, "happy", 1)  # now, in UTC (no zone set)
+    alice = Person(http, ALICE)
+    sent = await alice.say("/history 7d")
+    _, days = await alice.replies(sent, 2)
+    await picture(http, days)
+    assert DIALOGS.text("history.streaks", current=1, longest=1) in days["caption"]
+    assert DIALOGS.text("history.weekdays_too_few", count=2) in days["caption"]
