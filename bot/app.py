@@ -24,7 +24,7 @@ from telegram.ext import (
 )
 
 from bot.config import SANDBOX_TOKEN, Settings
-from bot.handlers import buttons, commands, data_rights, history, photos
+from bot.handlers import buttons, commands, data_rights, history, moods, notes, photos
 from bot.handlers.groups import on_group_message
 from bot.outgoing import RetryingRateLimiter
 from bot.polling import TrackingApplication
@@ -35,7 +35,7 @@ __all__ = ["COMMANDS", "Services", "UpdatesNotStarted", "build_application", "po
 log = logging.getLogger(__name__)
 
 #: The command menu, in order; descriptions come from dialogs (common.commands.*).
-COMMANDS = ("start", "help", "privacy", "history", "export", "forget")
+COMMANDS = ("start", "help", "privacy", "mood", "history", "export", "forget")
 #: Updates handled at once; recognition itself is bounded by the worker pool and the per-person limits.
 CONCURRENT_UPDATES = 64
 
@@ -176,6 +176,9 @@ def _add_handlers(app: Application) -> None:
     for command, key in commands.CONSENT_COMMANDS.items():
         app.add_handler(CommandHandler(command, commands.reply_with_consent_choice(key), filters=private))
     app.add_handler(CommandHandler("history", history.on_history, filters=private))
+    app.add_handler(CommandHandler("mood", moods.on_mood, filters=private))
+    # A pending note takes the next text first; otherwise the text goes on to the handlers below.
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, notes.on_text), notes.HANDLER_GROUP)
     app.add_handler(CommandHandler("export", data_rights.on_export, filters=private))
     app.add_handler(CommandHandler("forget", data_rights.on_forget, filters=private))
     app.add_handler(MessageHandler(private & filters.COMMAND, commands.reply_with("unknown_command")))

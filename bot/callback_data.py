@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from catalog import EMOTIONS, KINDS
+from catalog import EMOTIONS, KINDS, MOODS
 
 VERSION = "1"
 MAX_BYTES = 64
@@ -51,6 +51,11 @@ class Action(str, Enum):
     CONSENT = "a"  # agree to keep check-ins (from /start or /privacy)
     CONSENT_READING = "r"  # agree, and keep the reading the question came with
     DECLINE = "d"  # keep nothing (or stop keeping)
+    # Quick check-ins without a selfie, and notes
+    MOOD_MENU = "j"  # "Just tell me": show the quick check-in buttons
+    MOOD = "e"  # the person picked their mood (one of catalog.MOODS)
+    CONSENT_MOOD = "s"  # agree, and keep the mood the question came with
+    NOTE = "p"  # add a note to a check-in: the next text message becomes it
 
 
 #: The fields each action carries, in wire order.
@@ -68,6 +73,11 @@ FIELDS: dict[Action, tuple[str, ...]] = {
     # The reading travels in the button, because nothing is stored before the person agrees.
     Action.CONSENT_READING: ("issued", "reading", "faces"),
     Action.DECLINE: (),
+    Action.MOOD_MENU: (),
+    Action.MOOD: ("emotion",),
+    # Like CONSENT_READING: nothing is stored before the person agrees, so the mood travels in the button.
+    Action.CONSENT_MOOD: ("issued", "emotion"),
+    Action.NOTE: ("checkin",),
 }
 
 
@@ -78,7 +88,7 @@ class ButtonData:
     action: Action
     checkin: int | None = None
     kind: str | None = None
-    emotion: str | None = None
+    emotion: str | None = None  # one of catalog.MOODS (CORRECT only ever sends the seven EMOTIONS)
     rec: int | None = None  # recommendation row id
     vote: int | None = None  # +1 or -1
     issued: int | None = None  # unix minutes when the button was made (for buttons that expire)
@@ -146,7 +156,7 @@ def _encode_field(name: str, value: object) -> str:
     if name == "kind":
         return str(KINDS.index(value))  # ValueError for an unknown kind
     if name == "emotion":
-        return str(EMOTIONS.index(value))
+        return str(MOODS.index(value))  # the seven emotions keep their old indexes; "mixed" came after them
     if name == "vote":
         if value not in (1, -1):
             raise ValueError(f"vote must be +1 or -1, got {value!r}")
@@ -162,7 +172,7 @@ def _decode_field(name: str, text: str) -> object:
             raise ButtonError("malformed", f"bad {name} {text!r}")
         return int(text, 36)
     if name in ("kind", "emotion"):
-        names = KINDS if name == "kind" else EMOTIONS
+        names = KINDS if name == "kind" else MOODS
         if not (len(text) == 1 and text.isdigit() and int(text) < len(names)):
             raise ButtonError("malformed", f"bad {name} {text!r}")
         return names[int(text)]

@@ -51,12 +51,25 @@ async def follow_up_checkin(
 ) -> None:
     """After a kept check-in: the support notice when it is due, then an opening line and the offer."""
     dialogs = services.dialogs
-    state = await support_state(services, user_id)
-    if state.show_notice:
-        await chat.send_message(dialogs.text("support_notice"))
     share, emotion = max(zip(probabilities, EMOTIONS, strict=True))
     opening = dialogs.opening(emotion, services.rng, share=percent(share))
-    text = f"{opening}\n\n{dialogs.offer(emotion)}"
+    await _notice_then_offer(services, chat, user_id, checkin, emotion, f"{opening}\n\n{dialogs.offer(emotion)}")
+
+
+async def follow_up_self_report(services: Services, chat: Chat, user_id: int, checkin: int, emotion: str) -> None:
+    """After a kept quick check-in: the support notice when it is due, then the offer for the mood the person picked.
+
+    No opening line: the person said how they feel, there is no expression to describe.
+    """
+    await _notice_then_offer(services, chat, user_id, checkin, emotion, services.dialogs.offer(emotion))
+
+
+async def _notice_then_offer(
+    services: Services, chat: Chat, user_id: int, checkin: int, emotion: str, text: str
+) -> None:
+    state = await support_state(services, user_id)
+    if state.show_notice:
+        await chat.send_message(services.dialogs.text("support_notice"))
     await send_offer(services, chat, user_id, checkin, emotion, text, supportive=state.supportive)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callback_data import Action, ButtonCodec, ButtonData
-from catalog import EMOTIONS, KINDS, Item
+from catalog import EMOTIONS, KINDS, MOODS, Item
 from dialogs import Dialogs
 
 
@@ -20,9 +20,44 @@ def _rows(buttons: Sequence[InlineKeyboardButton], per_row: int) -> list[list[In
 
 
 def not_quite(codec: ButtonCodec, dialogs: Dialogs, user_id: int, checkin: int) -> InlineKeyboardMarkup:
-    """The "🤔 Not quite" button under a reading."""
+    """Under a kept reading: "🤔 Not quite" (say which emotion fits better) and "📝 Add a note"."""
     data = ButtonData(Action.NOT_QUITE, checkin=checkin)
-    return InlineKeyboardMarkup([[_button(codec, user_id, dialogs.text("not_quite.label"), data)]])
+    not_quite_button = _button(codec, user_id, dialogs.text("not_quite.label"), data)
+    return InlineKeyboardMarkup([[not_quite_button, _note_button(codec, dialogs, user_id, checkin)]])
+
+
+def add_note(codec: ButtonCodec, dialogs: Dialogs, user_id: int, checkin: int) -> InlineKeyboardMarkup:
+    """Only "📝 Add a note" (under a kept quick check-in)."""
+    return InlineKeyboardMarkup([[_note_button(codec, dialogs, user_id, checkin)]])
+
+
+def _note_button(codec: ButtonCodec, dialogs: Dialogs, user_id: int, checkin: int) -> InlineKeyboardButton:
+    return _button(codec, user_id, dialogs.text("mood.note_label"), ButtonData(Action.NOTE, checkin=checkin))
+
+
+def quick_checkin(codec: ButtonCodec, dialogs: Dialogs, user_id: int) -> InlineKeyboardMarkup:
+    """The seven emotions and "mixed", to say how one feels without a selfie (/mood, reminders, "Just tell me")."""
+    buttons = [_button(codec, user_id, dialogs.label(m), ButtonData(Action.MOOD, emotion=m)) for m in MOODS]
+    return InlineKeyboardMarkup(_rows(buttons, 2))
+
+
+def just_tell_me(codec: ButtonCodec, dialogs: Dialogs, user_id: int) -> InlineKeyboardMarkup:
+    """ "✍️ Just tell me" under a photo that could not be read: opens the quick check-in instead."""
+    label = dialogs.text("mood.just_tell_me_label")
+    return InlineKeyboardMarkup([[_button(codec, user_id, label, ButtonData(Action.MOOD_MENU))]])
+
+
+def consent_for_mood(
+    codec: ButtonCodec, dialogs: Dialogs, user_id: int, emotion: str, issued_minute: int
+) -> InlineKeyboardMarkup:
+    """Keep (this quick check-in and what follows) or keep nothing; the picked mood travels in the button."""
+    keep = ButtonData(Action.CONSENT_MOOD, issued=issued_minute, emotion=emotion)
+    return InlineKeyboardMarkup(
+        [
+            [_button(codec, user_id, dialogs.text("consent.keep_reading_label"), keep)],
+            [_button(codec, user_id, dialogs.text("consent.decline_label"), ButtonData(Action.DECLINE))],
+        ]
+    )
 
 
 def corrections(codec: ButtonCodec, dialogs: Dialogs, user_id: int, checkin: int) -> InlineKeyboardMarkup:

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 #: The seven expression classes, in the model's fixed output order.
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
+#: What a person may answer to "how do you feel?" without a selfie: the seven, or "mixed" (never a reading).
+MIXED = "mixed"
+MOODS: tuple[str, ...] = (*EMOTIONS, MIXED)
+
 #: Kinds of recommendation; one YAML file each (``<kind>.yaml``).
 KINDS: tuple[str, ...] = ("movies", "songs", "books", "activities")
 

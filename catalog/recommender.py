@@ -22,7 +22,7 @@ import random
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from catalog.loader import Catalog
-from catalog.models import EMOTIONS, KINDS, Item
+from catalog.models import KINDS, MIXED, MOODS, Item
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,9 @@ SUPPORTIVE_MATCH_PENALTY = 1.0
 SAME_CREATOR_PENALTY = 0.75
 SUPPORT_REPEAT_PENALTY = 2.0
 JITTER = 1.0
+#: The catalog tags items with the seven emotions only; a self-reported "mixed" day draws from the even-keeled
+#: neutral pool, which holds no item that presses one way (no heavy, no high-energy-only picks).
+POOL_OF: dict[str, str] = {MIXED: "neutral"}
 
 __all__ = ["KINDS", "MAX_COUNT", "MIN_COUNT", "recommend", "score_items"]
 
@@ -58,8 +61,9 @@ def recommend(
     """Return 3-5 items of `kind` for `emotion`, fresh first, shaped by feedback (see module docstring)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
-    if emotion not in EMOTIONS:
-        raise ValueError(f"unknown emotion {emotion!r} (expected one of {', '.join(EMOTIONS)})")
+    if emotion not in MOODS:
+        raise ValueError(f"unknown emotion {emotion!r} (expected one of {', '.join(MOODS)})")
+    emotion = POOL_OF.get(emotion, emotion)
     count = max(MIN_COUNT, min(MAX_COUNT, int(count)))
     rng = rng if rng is not None else random.Random()
 

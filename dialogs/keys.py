@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
 
-from catalog.models import EMOTIONS, KINDS
+from catalog.models import KINDS, MOODS
 
 #: Longest button or menu label we accept (Telegram cuts long button texts short on phones).
 MAX_LABEL = 64
@@ -47,7 +47,7 @@ _LABEL = _text(shape=Shape.LABEL)
 
 #: The command menu (bot.app.COMMANDS) and the /history periods (bot.handlers.history.PERIODS), whose texts are
 #: looked up by name; tests/test_dialog_keys.py checks both lists against the code.
-MENU_COMMANDS: tuple[str, ...] = ("start", "help", "privacy", "history", "export", "forget")
+MENU_COMMANDS: tuple[str, ...] = ("start", "help", "privacy", "mood", "history", "export", "forget")
 HISTORY_PERIODS: tuple[str, ...] = ("7d", "30d", "all")
 
 #: The month and weekday tables of dialogs/history.yaml (calendar order, Monday first): dates follow the language
@@ -153,6 +153,19 @@ _HISTORY: dict[str, TextSpec] = {
 }
 
 
+# Quick check-ins without a selfie (/mood, "Just tell me") and notes on check-ins: bot/handlers/moods.py, notes.py.
+_MOOD: dict[str, TextSpec] = {
+    "prompt": _text(),
+    "just_tell_me_label": _LABEL,
+    "saved": _text("label"),
+    "consent_ask": _text(),
+    "note_label": _LABEL,
+    "note_prompt": _text("max"),
+    "note_too_long": _text("length", "max"),
+    "note_saved": _text(),
+}
+
+
 def _emotion(emotion: str) -> dict[str, TextSpec]:
     """What Dialogs reads for one emotion: the openers always get ``share``; the offer is shown under them as is."""
     return {
@@ -173,7 +186,8 @@ TEXTS: Mapping[str, TextSpec] = MappingProxyType(
         **_in_flow("common", _COMMON),
         **_in_flow("followups", _FOLLOWUPS),
         **_in_flow("history", _HISTORY),
-        **_in_flow("emotions", {k: v for emotion in EMOTIONS for k, v in _emotion(emotion).items()}),
+        **_in_flow("emotions", {k: v for emotion in MOODS for k, v in _emotion(emotion).items()}),
+        **_in_flow("mood", _MOOD),
     }
 )
 

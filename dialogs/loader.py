@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from catalog.models import EMOTIONS, KINDS
+from catalog.models import KINDS, MOODS
 from dialogs.keys import MAX_LABEL, TEXTS, Shape, TextSpec, qualify
 
 log = logging.getLogger(__name__)
@@ -354,7 +354,7 @@ def _emotion_flows(
             offer=texts[f"emotions.{emotion}.offer"][0],
             buttons=values[f"emotions.{emotion}.buttons"],
         )
-        for emotion in EMOTIONS
+        for emotion in MOODS  # "mixed" too: a quick check-in may say it, and it gets its own offer
     }
 
 

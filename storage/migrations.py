@@ -67,8 +67,52 @@ ALTER TABLE checkins ADD COLUMN message_id INTEGER;
 CREATE UNIQUE INDEX checkins_user_message ON checkins(user_id, message_id);
 """
 
+#: A quick check-in without a selfie may say "mixed": the person's own word, never a reading of the model.
+MIXED = "mixed"
+#: What a check-in's top (or corrected) emotion may be from version 4 on.
+MOODS: tuple[str, ...] = (*EMOTIONS, MIXED)
+#: What a check-in came from: a selfie reading, or the person saying it themselves (/mood, a reminder).
+SOURCES: tuple[str, ...] = ("selfie", "self")
+#: Longest note a person may add to a check-in, in characters (a tweet's worth: a line, not a diary page).
+MAX_NOTE = 280
+
+_MOOD_SET = ", ".join(f"'{m}'" for m in MOODS)
+_SOURCE_SET = ", ".join(f"'{s}'" for s in SOURCES)
+_CHECKIN_V3_COLUMNS = f"id, user_id, at, {', '.join(EMOTIONS)}, top_emotion, faces, corrected_emotion, message_id"
+
+# Version 4: quick check-ins (source 'self', top emotion possibly 'mixed') and a short note per check-in.
+# SQLite cannot change a CHECK constraint in place, so checkins is rebuilt: a copy with the new constraints takes
+# every row (ids kept, and the AUTOINCREMENT counter, so ids of forgotten rows are never reused), then replaces
+# the old table.  Foreign keys stay on during the migration (PRAGMA foreign_keys is ignored inside a transaction),
+# so dropping the old table sets recommendations.checkin_id to NULL: the links are saved first and put back.
+_V4 = f"""
+CREATE TABLE checkins_v4 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES people(user_id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    {_PROBABILITY_COLUMNS},
+    top_emotion TEXT NOT NULL CHECK (top_emotion IN ({_MOOD_SET})),
+    faces INTEGER NOT NULL DEFAULT 1 CHECK (faces >= 0),
+    corrected_emotion TEXT CHECK (corrected_emotion IS NULL OR corrected_emotion IN ({_MOOD_SET})),
+    message_id INTEGER,
+    source TEXT NOT NULL DEFAULT 'selfie' CHECK (source IN ({_SOURCE_SET})),
+    note TEXT CHECK (note IS NULL OR length(note) BETWEEN 1 AND {MAX_NOTE})
+);
+INSERT INTO checkins_v4 ({_CHECKIN_V3_COLUMNS}) SELECT {_CHECKIN_V3_COLUMNS} FROM checkins;
+DELETE FROM sqlite_sequence WHERE name = 'checkins_v4';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'checkins_v4', seq FROM sqlite_sequence WHERE name = 'checkins';
+CREATE TEMP TABLE checkin_links AS SELECT id, checkin_id FROM recommendations WHERE checkin_id IS NOT NULL;
+DROP TABLE checkins;
+ALTER TABLE checkins_v4 RENAME TO checkins;
+UPDATE recommendations SET checkin_id = (SELECT l.checkin_id FROM checkin_links AS l WHERE l.id = recommendations.id)
+WHERE id IN (SELECT id FROM checkin_links);
+DROP TABLE checkin_links;
+CREATE INDEX checkins_user_at ON checkins(user_id, at);
+CREATE UNIQUE INDEX checkins_user_message ON checkins(user_id, message_id);
+"""
+
 #: Migration scripts; the script at index ``i`` brings the database from version ``i`` to ``i + 1``.
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 LATEST_VERSION: int = len(MIGRATIONS)
 
 

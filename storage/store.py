@@ -17,12 +17,12 @@ from typing import Any
 
 import aiosqlite
 
-from storage.migrations import EMOTIONS, migrate
+from storage.migrations import EMOTIONS, MAX_NOTE, MIXED, MOODS, SOURCES, migrate
 
 log = logging.getLogger(__name__)
 
 _PROB_COLUMNS = ", ".join(EMOTIONS)
-_CHECKIN_COLUMNS = f"id, user_id, at, {_PROB_COLUMNS}, top_emotion, faces, corrected_emotion"
+_CHECKIN_COLUMNS = f"id, user_id, at, {_PROB_COLUMNS}, top_emotion, faces, corrected_emotion, source, note"
 _REC_COLUMNS = "id, user_id, checkin_id, kind, item_id, emotion, shown_at, feedback"
 
 #: Header of :meth:`Store.export_csv`.
@@ -39,6 +39,9 @@ CSV_HEADER: tuple[str, ...] = (
     "kind",
     "item_id",
     "feedback",
+    # Added with quick check-ins and notes (schema v4): at the end, so readers of the older columns keep working.
+    "source",
+    "note",
 )
 
 
@@ -70,6 +73,13 @@ class CheckIn:
     top_emotion: str
     faces: int
     corrected_emotion: str | None = None
+    source: str = "selfie"  # "selfie" (a reading) or "self" (the person said it: /mood, a reminder)
+    note: str | None = None
+
+    @property
+    def self_reported(self) -> bool:
+        """Whether the person said this mood themselves instead of sending a selfie."""
+        return self.source == "self"
 
     @property
     def effective_emotion(self) -> str:
@@ -105,6 +115,8 @@ def _checkin_from_row(row: Any) -> CheckIn:
         top_emotion=row["top_emotion"],
         faces=row["faces"],
         corrected_emotion=row["corrected_emotion"],
+        source=row["source"],
+        note=row["note"],
     )
 
 
@@ -128,9 +140,17 @@ def _check_user_id(user_id: int) -> int:
 
 
 def _check_emotion(emotion: str) -> str:
-    if emotion not in EMOTIONS:
-        raise ValueError(f"unknown emotion {emotion!r}; expected one of {EMOTIONS}")
+    if emotion not in MOODS:
+        raise ValueError(f"unknown emotion {emotion!r}; expected one of {MOODS}")
     return emotion
+
+
+def self_report_probabilities(emotion: str) -> tuple[float, ...]:
+    """The probability columns of a self-report: all on the named emotion; "mixed" spreads evenly over all seven."""
+    _check_emotion(emotion)
+    if emotion == MIXED:
+        return tuple(1.0 / len(EMOTIONS) for _ in EMOTIONS)
+    return tuple(1.0 if e == emotion else 0.0 for e in EMOTIONS)
 
 
 class NotConsented(LookupError):
@@ -270,12 +290,13 @@ class Store:
         at: datetime | None = None,
         *,
         message_id: int | None = None,
+        source: str = "selfie",
     ) -> int:
         """Store one reading (7 probabilities in ``EMOTIONS`` order); returns the new check-in id.
 
         Raises NotConsented (writing nothing) unless the person agreed with :meth:`set_consent`.
         With ``message_id`` (the message the reading answers) the call is idempotent: the same message
-        again returns the check-in it made the first time.
+        again returns the check-in it made the first time.  ``source`` is "selfie" or "self" (see SOURCES).
         """
         _check_user_id(user_id)
         probs = [float(p) for p in probabilities]
@@ -287,6 +308,8 @@ class Store:
         _check_emotion(top_emotion)
         if faces < 0:
             raise ValueError("faces must be >= 0")
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
         when = to_iso(at or self._clock())
         async with self._transaction() as db:
             await self._require_consent(db, user_id)
@@ -297,14 +320,58 @@ class Store:
                     if (row := await cursor.fetchone()) is not None:
                         return int(row["id"])
             cursor = await db.execute(
-                f"INSERT INTO checkins (user_id, at, {_PROB_COLUMNS}, top_emotion, faces, message_id) "
-                f"VALUES (?, ?, {', '.join('?' * len(EMOTIONS))}, ?, ?, ?)",
-                (user_id, when, *probs, top_emotion, int(faces), message_id),
+                f"INSERT INTO checkins (user_id, at, {_PROB_COLUMNS}, top_emotion, faces, message_id, source) "
+                f"VALUES (?, ?, {', '.join('?' * len(EMOTIONS))}, ?, ?, ?, ?)",
+                (user_id, when, *probs, top_emotion, int(faces), message_id, source),
             )
             checkin_id = cursor.lastrowid
             await cursor.close()
         assert checkin_id is not None
         return checkin_id
+
+    async def add_self_report(
+        self, user_id: int, emotion: str, at: datetime | None = None, *, message_id: int | None = None
+    ) -> int:
+        """Store a mood the person picked themselves (one of ``MOODS``, no photo); returns the check-in id.
+
+        Kept like a reading (same consent rule, same idempotency by ``message_id``), marked ``source="self"``,
+        with no faces and the probabilities of :func:`self_report_probabilities`.
+        """
+        probabilities = self_report_probabilities(emotion)
+        return await self.add_checkin(
+            user_id, probabilities, emotion, faces=0, at=at, message_id=message_id, source="self"
+        )
+
+    async def checkin_for_message(self, user_id: int, message_id: int) -> CheckIn | None:
+        """The user's check-in made from ``message_id`` (see :meth:`add_checkin`), or ``None``."""
+        _check_user_id(user_id)
+        async with (
+            self._reading() as db,
+            db.execute(
+                f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE user_id = ? AND message_id = ?", (user_id, message_id)
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return _checkin_from_row(row) if row else None
+
+    async def set_note(self, user_id: int, checkin_id: int, note: str) -> bool:
+        """Put the person's note (1..MAX_NOTE characters, stripped) on their own check-in, replacing any earlier one.
+
+        False when the check-in is not theirs or gone; ValueError for an empty or too long note; NotConsented
+        when the person has withdrawn their agreement (a note is mood data like the check-in itself).
+        """
+        _check_user_id(user_id)
+        text = note.strip()
+        if not 1 <= len(text) <= MAX_NOTE:
+            raise ValueError(f"a note must have 1 to {MAX_NOTE} characters, got {len(text)}")
+        async with self._transaction() as db:
+            await self._require_consent(db, user_id)
+            cursor = await db.execute(
+                "UPDATE checkins SET note = ? WHERE id = ? AND user_id = ?", (text, checkin_id, user_id)
+            )
+            changed = cursor.rowcount
+            await cursor.close()
+        return changed == 1
 
     async def get_checkin(self, user_id: int, checkin_id: int) -> CheckIn | None:
         """One of the user's check-ins, or ``None`` if it is not theirs or does not exist."""
@@ -521,6 +588,8 @@ def _export_csv(checkin_rows: Sequence[Any], rec_rows: Sequence[Any]) -> bytes:
                 "",
                 "",
                 "",
+                c.source,
+                c.note or "",
             ]
         )
     for row in rec_rows:
@@ -539,6 +608,8 @@ def _export_csv(checkin_rows: Sequence[Any], rec_rows: Sequence[Any]) -> bytes:
                 r.kind,
                 r.item_id,
                 r.feedback if r.feedback is not None else "",
+                "",
+                "",
             ]
         )
     return out.getvalue().encode("utf-8")

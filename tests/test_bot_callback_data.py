@@ -84,7 +84,7 @@ def test_unusable_data(raw: str | None, reason: str) -> None:
 def test_signed_but_malformed_fields_are_rejected() -> None:
     # Only someone with the key could produce these; still, the decoder must not trust the shape.
     codec = ButtonCodec(KEY)
-    for payload in ("1k:1", "1k:1:9", "1z:1", "1f:1:*", "1c:1:7", "1k:A:0"):
+    for payload in ("1k:1", "1k:1:9", "1z:1", "1f:1:*", "1c:1:8", "1k:A:0"):
         wire = f"{payload}:{codec._sign(USER, payload)}"
         with pytest.raises(ButtonError) as exc:
             codec.decode(USER, wire)

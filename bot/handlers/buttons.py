@@ -14,14 +14,16 @@ from collections.abc import Awaitable, Callable
 
 from telegram import CallbackQuery, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import keyboards
 from bot.callback_data import Action, ButtonData, ButtonError
 from bot.flows import follow_up_checkin, send_items, send_offer, support_state
+from bot.handlers import moods, notes
+from bot.handlers.presses import answer as _answer
+from bot.handlers.presses import quietly as _quietly
+from bot.handlers.presses import stale as _stale
 from bot.rate_limit import RateLimited
-from bot.replies import MAX_CALLBACK_ANSWER, clip
 from bot.services import Services, services_of
 from catalog import EMOTIONS
 from storage import CheckIn, NotConsented
@@ -57,22 +59,6 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _answer(query, dialogs.text("stale_button"))
         return
     await ROUTES[data.action](services, query, user.id, data)
-
-
-async def _answer(query: CallbackQuery, text: str | None = None) -> None:
-    await query.answer(clip(text, MAX_CALLBACK_ANSWER) if text else None)
-
-
-async def _stale(services: Services, query: CallbackQuery) -> None:
-    await _answer(query, services.dialogs.text("stale_button"))
-
-
-async def _quietly(action: Awaitable[object]) -> None:
-    """Edits of old messages may fail (deleted, unchanged, too old); that never matters to the person."""
-    try:
-        await action
-    except BadRequest as exc:
-        log.debug("edit skipped: %s", exc)
 
 
 async def _own_checkin(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> CheckIn | None:
@@ -237,4 +223,6 @@ ROUTES: dict[Action, Route] = {
     Action.CONSENT: _consent,
     Action.CONSENT_READING: _consent_reading,
     Action.DECLINE: _decline,
+    **moods.ROUTES,
+    **notes.ROUTES,
 }

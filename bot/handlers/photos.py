@@ -130,7 +130,12 @@ async def _reply_reading(services: Services, update: Update, result: Recognition
             checkin = await services.store.add_checkin(
                 user.id, face.probabilities, face.emotion, faces=len(analysis.faces), message_id=message.message_id
             )
-    markup = keyboards.not_quite(services.codec, dialogs, user.id, checkin) if checkin is not None else None
+    if checkin is not None:
+        markup = keyboards.not_quite(services.codec, dialogs, user.id, checkin)
+    elif face is None:  # nothing to read: the person can still say how they feel
+        markup = keyboards.just_tell_me(services.codec, dialogs, user.id)
+    else:
+        markup = None
     if result.annotated_jpeg is not None:
         reading = await message.reply_photo(result.annotated_jpeg, caption=text, reply_markup=markup, do_quote=True)
     else:
