@@ -13,12 +13,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from sandbox.faults import disturb, slow_download
 from sandbox.media import image_info, stored_file_response
 from sandbox.state import ApiError, SandboxState, StoredFile
+from sandbox.webhook_delivery import DEFAULT_MAX_CONNECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -317,11 +319,21 @@ async def get_updates(state: SandboxState, params: Params) -> Any:
 
 @method("setWebhook")
 async def set_webhook(state: SandboxState, params: Params) -> Any:
-    """setWebhook: recorded (getUpdates then answers 409, like Telegram); the sandbox does not deliver to it."""
+    """setWebhook: pending and new updates are POSTed to ``url`` (sandbox.webhook_delivery); getUpdates answers 409."""
     url = params.string("url")
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        raise ApiError.bad_request("bad webhook: HTTPS url must be provided for webhook")
     if params.flag("drop_pending_updates"):
         state.drop_pending_updates()
-    state.webhook = {"url": url, "secret_token": params.string("secret_token")} if url else None
+    max_connections = params.integer("max_connections") or DEFAULT_MAX_CONNECTIONS
+    if not 1 <= max_connections <= 100:
+        raise ApiError.bad_request("bad webhook: max_connections must be between 1 and 100")
+    state.webhook = (
+        {"url": url, "secret_token": params.string("secret_token"), "max_connections": max_connections}
+        if url
+        else None
+    )
+    state.notify_all()
     return True
 
 
@@ -331,17 +343,24 @@ async def delete_webhook(state: SandboxState, params: Params) -> Any:
     if params.flag("drop_pending_updates"):
         state.drop_pending_updates()
     state.webhook = None
+    state.notify_all()
     return True
 
 
 @method("getWebhookInfo")
 async def get_webhook_info(state: SandboxState, params: Params) -> Any:
     """getWebhookInfo."""
-    return {
+    info: dict[str, Any] = {
         "url": (state.webhook or {}).get("url") or "",
         "has_custom_certificate": False,
         "pending_update_count": len(state.pending_updates),
     }
+    if state.webhook and state.webhook_errors:
+        at, message = state.webhook_errors[-1]
+        info.update(last_error_date=int(at), last_error_message=message)
+    if state.webhook:
+        info["max_connections"] = state.webhook["max_connections"]
+    return info
 
 
 def _commands_key(params: Params) -> tuple[str, str]:

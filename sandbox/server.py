@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +16,7 @@ from sandbox import bot_api, chat_page, control_api
 from sandbox.bot_api import STATE_KEY
 from sandbox.request_guard import allowed_hosts, request_guard
 from sandbox.state import SandboxConfig, SandboxState
+from sandbox.webhook_delivery import deliver_forever
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +60,15 @@ def create_app(
     async def _close_state(_: web.Application) -> None:
         state.close()
 
+    async def _webhook_delivery(_: web.Application) -> AsyncIterator[None]:
+        delivery = asyncio.create_task(deliver_forever(state), name="sandbox-webhook-delivery")
+        yield
+        delivery.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await delivery
+
     app.on_shutdown.append(_close_state)
+    app.cleanup_ctx.append(_webhook_delivery)
     return app
 
 

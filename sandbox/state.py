@@ -345,6 +345,8 @@ class SandboxState:
         self._poll_generation = 0
         self.last_poll_at: float | None = None
         self.webhook: dict[str, Any] | None = None
+        #: (time, reason) of failed webhook deliveries, newest last (getWebhookInfo shows the last one).
+        self.webhook_errors: deque[tuple[float, str]] = deque(maxlen=100)
         self.events: deque[Event] = deque(maxlen=self.config.event_log_size)
         self._clear()
 
@@ -365,6 +367,10 @@ class SandboxState:
         self.api_calls: deque[tuple[float, str]] = deque(maxlen=1000)
 
     # -- events and waiting ---------------------------------------------------------------------------
+
+    def notify_all(self) -> None:
+        """Wake every waiter (long polls, webhook delivery) to look at the state again."""
+        self._notify()
 
     def _notify(self) -> None:
         if self._tick is not None:
@@ -979,6 +985,11 @@ class SandboxState:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         else:
             self._updates = self._updates[offset:]
+
+    def confirm_update(self, update_id: int) -> None:
+        """Forget one update (a webhook accepted it; deliveries may finish out of order)."""
+        self._updates = [u for u in self._updates if u["update_id"] != update_id]
+        self._notify()
 
     def drop_pending_updates(self) -> int:
         """Forget every queued update; returns how many."""

@@ -9,6 +9,7 @@ import signal
 import socket
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -132,18 +133,16 @@ async def test_webhook_mode_registers_and_serves_the_webhook(tmp_path: Path) -> 
             if server.state.webhook:
                 break
             await asyncio.sleep(0.05)
-        assert server.state.webhook == {"url": hook, "secret_token": "hook-secret"}
+        assert (server.state.webhook["url"], server.state.webhook["secret_token"]) == (hook, "hook-secret")
         async with aiohttp.ClientSession() as session:
-            # The sandbox records the webhook but does not call it: deliver the queued update like Telegram would.
+            # Without Telegram's secret header the webhook refuses an update.
+            forged = {"update_id": 999, "message": {"message_id": 1, "date": 0, "text": "/export",
+                      "chat": {"id": 9, "type": "private"}, "from": {"id": 9, "is_bot": False, "first_name": "X"}}}
+            async with session.post(hook, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as resp:
+                assert resp.status == 403
+            # The sandbox delivers a person's message to the webhook like Telegram, with the secret.
             async with session.post(f"{server.url}/sandbox/send_message", json={"user_id": 9, "text": "/help"}):
                 pass
-            [update] = server.state.pending_updates
-            headers = {"X-Telegram-Bot-Api-Secret-Token": "wrong"}
-            async with session.post(hook, json=update, headers=headers) as resp:
-                assert resp.status == 403
-            headers["X-Telegram-Bot-Api-Secret-Token"] = "hook-secret"
-            async with session.post(hook, json=update, headers=headers) as resp:
-                assert resp.status == 200
             reply = await server.state.wait_for_bot_message(9, 1, timeout=20)
             assert "/history" in reply.text
     finally:
@@ -169,21 +168,22 @@ async def test_webhook_without_a_secret_gets_a_random_one_and_drops_forged_chats
         secret = server.state.webhook["secret_token"]
         assert secret and len(secret) >= 32, "a random secret was registered with setWebhook"
         async with aiohttp.ClientSession() as session:
-            for user_id in (9, 10):
+            for user_id in (9, 10):  # delivered by the sandbox like Telegram, with the secret
                 message = {"user_id": user_id, "text": "/help"}
                 async with session.post(f"{server.url}/sandbox/send_message", json=message):
                     pass
-            victim, attacker = server.state.pending_updates
-            async with session.post(hook, json=victim) as resp:
-                assert resp.status == 403, "no secret header, no entry"
+                await server.state.wait_for_bot_message(user_id, 0, timeout=20)
             # A forged update: the victim as sender, the attacker's private chat as the place to answer.
-            forged = {**victim, "update_id": victim["update_id"] + 1000,
-                      "message": {**victim["message"], "chat": attacker["message"]["chat"]}}  # fmt: skip
+            forged = {"update_id": 5000, "message": {
+                "message_id": 77, "date": int(time.time()), "text": "/help",
+                "chat": {"id": 10, "type": "private", "first_name": "User 10"},
+                "from": {"id": 9, "is_bot": False, "first_name": "User 9"},
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}  # fmt: skip
+            async with session.post(hook, json=forged) as resp:
+                assert resp.status == 403, "no secret header, no entry"
             headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
-            for update in (forged, attacker):
-                async with session.post(hook, json=update, headers=headers) as resp:
-                    assert resp.status == 200
-            await server.state.wait_for_bot_message(10, 0, timeout=20)
+            async with session.post(hook, json=forged, headers=headers) as resp:
+                assert resp.status == 200
             await asyncio.sleep(1.0)  # room for a reply to the forged update, had it been handled
             replies = [m for m in server.state.transcript(10) if m.sender == "bot"]
             assert len(replies) == 1, "only the attacker's own /help was answered"
