@@ -23,11 +23,15 @@ from telegram.ext import (
     filters,
 )
 
+from bot import retention
 from bot.config import SANDBOX_TOKEN, Settings
-from bot.handlers import buttons, commands, data_rights, history, moods, notes, photos
+from bot.handlers import awaiting, buttons, commands, data_rights, history, moods, notes, photos, time_zone
+from bot.handlers import reminders as remind_command
+from bot.handlers import settings as settings_menu
 from bot.handlers.groups import on_group_message
 from bot.outgoing import RetryingRateLimiter
 from bot.polling import TrackingApplication
+from bot.reminders import TICK, ReminderScheduler
 from bot.services import SERVICES_KEY, SETTINGS_KEY, Services
 
 __all__ = ["COMMANDS", "Services", "UpdatesNotStarted", "build_application", "polling", "running", "webhook"]
@@ -57,6 +61,7 @@ def build_application(settings: Settings, services: Services) -> Application:
     app = builder.build()
     app.bot_data[SETTINGS_KEY] = settings
     app.bot_data[SERVICES_KEY] = services
+    services.reminders = ReminderScheduler(services)
     _add_handlers(app)
     app.add_error_handler(on_error)
     return app
@@ -166,8 +171,10 @@ async def drop_forged(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 def _add_handlers(app: Application) -> None:
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-    # Group -2 runs before everything: forged updates stop here.
-    app.add_handler(TypeHandler(Update, drop_forged), -2)
+    # Group -3 runs before everything: forged updates stop here.
+    app.add_handler(TypeHandler(Update, drop_forged), -3)
+    # Then a private text answering an open question (a typed time zone or time); other texts pass through.
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, awaiting.on_text), awaiting.HANDLER_GROUP)
     # Group -1 runs first: anything outside a private chat is answered (when addressed) and stops there.
     app.add_handler(MessageHandler(~filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, on_group_message), -1)
 
@@ -176,6 +183,10 @@ def _add_handlers(app: Application) -> None:
     for command, key in commands.CONSENT_COMMANDS.items():
         app.add_handler(CommandHandler(command, commands.reply_with_consent_choice(key), filters=private))
     app.add_handler(CommandHandler("history", history.on_history, filters=private))
+    app.add_handler(CommandHandler("timezone", time_zone.on_timezone_command, filters=private))
+    app.add_handler(CommandHandler("settings", settings_menu.on_settings, filters=private))
+    app.add_handler(CommandHandler("remind", remind_command.on_remind, filters=private))
+    app.add_handler(MessageHandler(private & filters.LOCATION, time_zone.on_location))
     app.add_handler(CommandHandler("mood", moods.on_mood, filters=private))
     # A pending note takes the next text first; otherwise the text goes on to the handlers below.
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, notes.on_text), notes.HANDLER_GROUP)
@@ -194,13 +205,34 @@ def _add_handlers(app: Application) -> None:
 
 
 async def _post_init(app: Application) -> None:
-    """Set the command menu (setMyCommands) from the dialog texts."""
+    """Set the command menu (setMyCommands) from the dialog texts; schedule reminders and the retention sweep."""
     services: Services = app.bot_data[SERVICES_KEY]
+    await _start_daily_jobs(app, services)
     menu = [BotCommand(name, services.dialogs.text(f"commands.{name}")) for name in COMMANDS]
     try:
         await app.bot.set_my_commands(menu)
     except TelegramError as exc:  # the menu is a convenience; the bot works without it
         log.warning("could not set the command menu: %s", exc)
+
+
+async def _start_daily_jobs(app: Application, services: Services) -> None:
+    """Rebuild the reminders from the database and apply retention now; then tick both on PTB's JobQueue."""
+    assert services.reminders is not None
+    await services.reminders.rebuild()
+    await retention.sweep(services)
+    if app.job_queue is None:  # python-telegram-bot without its job-queue extra
+        log.warning("no JobQueue: reminders and the daily retention sweep will not run")
+        return
+    reminders = services.reminders
+
+    async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await reminders.run_due(context.bot)
+
+    async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await retention.sweep(services)
+
+    app.job_queue.run_repeating(tick, interval=TICK, name="reminders")
+    app.job_queue.run_repeating(sweep, interval=retention.SWEEP_EVERY, name="retention")
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

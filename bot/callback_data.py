@@ -30,7 +30,7 @@ SIGNATURE_BYTES = 8
 _SIGNATURE_CHARS = 11  # base64url of 8 bytes, without padding
 _ID_RE = re.compile(r"^[0-9a-z]{1,13}$")
 #: Fields that are non-negative integers, sent in base 36.
-INT_FIELDS = frozenset({"checkin", "rec", "issued", "faces"})
+INT_FIELDS = frozenset({"checkin", "rec", "issued", "faces", "section", "choice", "minute", "window", "days", "day"})
 #: A reading's probabilities are sent as one byte each: 0..READING_STEPS.
 READING_STEPS = 255
 _READING_RE = re.compile(r"^[A-Za-z0-9_-]{10}$")  # base64url of 7 bytes, unpadded
@@ -56,6 +56,12 @@ class Action(str, Enum):
     MOOD = "e"  # the person picked their mood (one of catalog.MOODS)
     CONSENT_MOOD = "s"  # agree, and keep the mood the question came with
     NOTE = "p"  # add a note to a check-in: the next text message becomes it
+    # /settings, time zone and reminders (upper-case letters: the menu's own family)
+    SETTINGS = "S"  # open /settings or one of its sections
+    ZONE = "Z"  # set the time zone to one of bot.time_zones.CHOICES (or ask for a typed one)
+    REMIND = "R"  # set the daily reminder (a local minute of the day and a window), or turn it off
+    RETENTION = "T"  # how long check-ins are kept (days; 0 = forever)
+    WEEKLY = "W"  # the weekly summary's day (0-6 = Monday-Sunday, 7 = off)
 
 
 #: The fields each action carries, in wire order.
@@ -78,6 +84,11 @@ FIELDS: dict[Action, tuple[str, ...]] = {
     # Like CONSENT_READING: nothing is stored before the person agrees, so the mood travels in the button.
     Action.CONSENT_MOOD: ("issued", "emotion"),
     Action.NOTE: ("checkin",),
+    Action.SETTINGS: ("section",),
+    Action.ZONE: ("choice",),
+    Action.REMIND: ("minute", "window"),
+    Action.RETENTION: ("days",),
+    Action.WEEKLY: ("day",),
 }
 
 
@@ -94,6 +105,12 @@ class ButtonData:
     issued: int | None = None  # unix minutes when the button was made (for buttons that expire)
     reading: tuple[float, ...] | None = None  # 7 probabilities in EMOTIONS order, to 1/255
     faces: int | None = None  # faces in the photo of a reading
+    section: int | None = None  # a /settings section (bot.handlers.settings.Section)
+    choice: int | None = None  # an index into bot.time_zones.CHOICES, or its length for "Other…"
+    minute: int | None = None  # a local minute of the day (0-1439) for the reminder, 1440 for off
+    window: int | None = None  # minutes after ``minute`` the reminder may come at random (0 = exactly)
+    days: int | None = None  # days check-ins are kept (0 = forever)
+    day: int | None = None  # a weekday, 0 = Monday (7 = off)
 
 
 class ButtonError(ValueError):

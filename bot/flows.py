@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from telegram import Chat
 
 from bot import keyboards
+from bot.handlers import time_zone
 from bot.replies import items_text, percent
 from bot.services import Services
 from bot.support import needs_support, should_show_notice
@@ -71,6 +72,7 @@ async def _notice_then_offer(
     if state.show_notice:
         await chat.send_message(services.dialogs.text("support_notice"))
     await send_offer(services, chat, user_id, checkin, emotion, text, supportive=state.supportive)
+    await time_zone.ask_once(services, chat, user_id)  # after the first kept check-in only
 
 
 async def send_items(

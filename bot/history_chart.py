@@ -11,7 +11,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 
 import matplotlib
 
@@ -135,8 +135,11 @@ def trend_words(points: Sequence[MoodPoint]) -> str:
     return f"Trend: fairly steady; {detail}."
 
 
-def render_chart(points: Sequence[MoodPoint], title: str) -> bytes:
-    """A PNG of mood over time: one dot per check-in coloured by emotion, and a running average line."""
+def render_chart(points: Sequence[MoodPoint], title: str, zone: tzinfo = timezone.utc) -> bytes:
+    """A PNG of mood over time: one dot per check-in coloured by emotion, and a running average line.
+
+    The time axis reads in ``zone`` (the person's), so a check-in at 08:00 their time shows at 08:00.
+    """
     if not points:
         raise ValueError("nothing to draw")
     with RENDER_LOCK:
@@ -156,11 +159,11 @@ def render_chart(points: Sequence[MoodPoint], title: str) -> bytes:
             ax.set_xlim(times[0] - timedelta(hours=1), times[0] + timedelta(hours=1))
         ax.set_ylim(-1.15, 1.15)
         ax.set_yticks([-1.0, 0.0, 1.0], ["low", "neutral", "bright"])
-        locator = AutoDateLocator()
+        locator = AutoDateLocator(tz=zone)
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=zone))
         ax.set_title(title)
-        ax.set_xlabel("time (UTC)")
+        ax.set_xlabel(f"time ({zone})")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
         ax.grid(axis="x", color="#eeeeee")
         buffer = io.BytesIO()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from bot.callback_data import ButtonCodec
 from bot.config import Settings
@@ -18,6 +20,10 @@ from dialogs import Dialogs, load_dialogs
 from fer_engine import Analyzer
 from fer_engine.faces import DetectorSettings
 from storage import Store, open_store
+from storage.store import utc_now
+
+if TYPE_CHECKING:  # bot.reminders needs Services itself
+    from bot.reminders import ReminderScheduler
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +58,10 @@ class Services:
     pick_locks: KeyedLocks = field(default_factory=KeyedLocks)
     button_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(BUTTONS_PER_MINUTE, 1))
     export_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(EXPORTS_PER_MINUTE, 1))
+    #: "Now" for local days, reminders and retention; tests move it instead of waiting.
+    clock: Callable[[], datetime] = utc_now
+    #: Daily reminders (bot.reminders), attached by build_application.
+    reminders: ReminderScheduler | None = None
 
 
 async def open_services(settings: Settings, *, analyzer: Analyzer | None = None) -> Services:

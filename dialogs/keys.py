@@ -166,6 +166,62 @@ _MOOD: dict[str, TextSpec] = {
 }
 
 
+# /settings, the time zone and reminders (dialogs/settings.yaml).
+SETTINGS_WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SETTINGS: dict[str, TextSpec] = {
+    "zone.ask": _text(),
+    "zone.ask_first": _text(),
+    "zone.location_hint": _text(),
+    "zone.location_label": _LABEL,
+    "zone.other_label": _LABEL,
+    "zone.ask_typed": _text(),
+    "zone.set": _text("zone", "offset", "time"),
+    "zone.not_found": _text("text"),
+    "zone.did_you_mean": _text("names"),
+    "menu.text": _text("zone", "reminder", "retention", "weekly"),
+    "menu.zone_label": _LABEL,
+    "menu.reminder_label": _LABEL,
+    "menu.retention_label": _LABEL,
+    "menu.weekly_label": _LABEL,
+    "menu.back_label": _LABEL,
+    "retention.prompt": _text(),
+    "retention.forever": _LABEL,
+    "retention.days_365": _LABEL,
+    "retention.days_90": _LABEL,
+    "retention.set": _text("retention"),
+    "retention.deleted": _text("count"),
+    "weekly.prompt": _text(),
+    "weekly.off": _LABEL,
+    "weekly.on_day": _text("day", shape=Shape.ONE),
+    "weekly.off_label": _LABEL,
+    "weekly.set": _text("value"),
+    **{f"weekdays.{day}": _LABEL for day in SETTINGS_WEEKDAYS},
+    "remind.prompt": _text("zone"),
+    "remind.window_label": _text("start", "end", shape=Shape.LABEL),
+    "remind.off_label": _LABEL,
+    "remind.off": _LABEL,
+    "remind.at": _text("time", shape=Shape.ONE),
+    "remind.between": _text("time", "until", shape=Shape.ONE),
+    "remind.set": _text("value", "zone"),
+    "remind.set_off": _text(),
+    "remind.not_understood": _text(),
+    "remind.text": _text(),
+}
+
+
+# Quick check-ins without a selfie (/mood, "Just tell me") and notes on check-ins: bot/handlers/moods.py, notes.py.
+_MOOD: dict[str, TextSpec] = {
+    "prompt": _text(),
+    "just_tell_me_label": _LABEL,
+    "saved": _text("label"),
+    "consent_ask": _text(),
+    "note_label": _LABEL,
+    "note_prompt": _text("max"),
+    "note_too_long": _text("length", "max"),
+    "note_saved": _text(),
+}
+
+
 def _emotion(emotion: str) -> dict[str, TextSpec]:
     """What Dialogs reads for one emotion: the openers always get ``share``; the offer is shown under them as is."""
     return {
@@ -186,6 +242,7 @@ TEXTS: Mapping[str, TextSpec] = MappingProxyType(
         **_in_flow("common", _COMMON),
         **_in_flow("followups", _FOLLOWUPS),
         **_in_flow("history", _HISTORY),
+        **_in_flow("settings", _SETTINGS),
         **_in_flow("emotions", {k: v for emotion in MOODS for k, v in _emotion(emotion).items()}),
         **_in_flow("mood", _MOOD),
     }

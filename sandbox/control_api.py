@@ -192,6 +192,19 @@ async def send_media(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "message": state.message_view(msg)})
 
 
+async def send_location(request: web.Request) -> web.Response:
+    """POST /sandbox/send_location {user_id, latitude, longitude, [chat_id, chat_type]}."""
+    state = _state(request)
+    fields = await _json_body(request)
+    user, chat = _user_and_chat(state, fields)
+    try:
+        latitude, longitude = float(fields["latitude"]), float(fields["longitude"])
+    except (KeyError, TypeError, ValueError):
+        raise ControlError(400, "latitude and longitude are required numbers") from None
+    msg = state.user_send_location(user, chat, latitude, longitude)
+    return web.json_response({"ok": True, "message": state.message_view(msg)})
+
+
 async def press_button(request: web.Request) -> web.Response:
     """POST /sandbox/press_button {user_id, message_id, callback_data | text | data, [chat_id]}."""
     state = _state(request)
@@ -380,6 +393,7 @@ def add_routes(app: web.Application) -> None:
     app.middlewares.append(control_errors)
     r = app.router
     r.add_post("/sandbox/send_message", send_message)
+    r.add_post("/sandbox/send_location", send_location)  # before send_{kind}, which would take it for a file
     r.add_post("/sandbox/send_{kind}", send_media)
     r.add_post("/sandbox/press_button", press_button)
     r.add_post("/sandbox/chats/{chat_id}/block", block_chat)

@@ -195,7 +195,7 @@ class Message:
     chat: Chat
     from_user: User
     date: int
-    kind: str  # text, photo, document, sticker, video, video_note, voice, animation
+    kind: str  # text, photo, document, sticker, video, video_note, voice, animation, location
     text: str | None = None  # visible text (markup removed)
     source_text: str | None = None  # text as sent, with HTML/Markdown markup
     caption: str | None = None
@@ -673,6 +673,13 @@ class SandboxState:
         msg = self._add_message(
             chat, user, "text", text=text, source_text=text, entities=entities, reply_to_message_id=reply_to_message_id
         )
+        return self._deliver_user_message(msg)
+
+    def user_send_location(self, user: User, chat: Chat, latitude: float, longitude: float) -> Message:
+        """A person shares a location (Telegram's "send my location"); queues the update."""
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise ValueError("latitude must be in [-90, 90] and longitude in [-180, 180]")
+        msg = self._add_message(chat, user, "location", media={"latitude": latitude, "longitude": longitude})
         return self._deliver_user_message(msg)
 
     def user_send_file(

@@ -11,9 +11,10 @@ import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
@@ -42,6 +43,8 @@ CSV_HEADER: tuple[str, ...] = (
     # Added with quick check-ins and notes (schema v4): at the end, so readers of the older columns keep working.
     "source",
     "note",
+    # The time in the person's zone, with its offset ("at" stays UTC).
+    "at_local",
 )
 
 
@@ -545,8 +548,41 @@ class Store:
                 f"SELECT {_REC_COLUMNS} FROM recommendations WHERE user_id = ? ORDER BY shown_at, id", (user_id,)
             ) as cursor:
                 rec_rows = await cursor.fetchall()
+            async with db.execute("SELECT settings FROM people WHERE user_id = ?", (user_id,)) as cursor:
+                person = await cursor.fetchone()
+        zone = _zone_of_settings(person["settings"] if person else None)
         # Building the file is CPU work proportional to a lifetime of check-ins: off the event loop.
-        return await asyncio.to_thread(_export_csv, checkin_rows, rec_rows)
+        return await asyncio.to_thread(_export_csv, checkin_rows, rec_rows, zone)
+
+    async def delete_older_than(self, user_id: int, cutoff: datetime) -> int:
+        """Delete the person's check-ins from before ``cutoff`` and the recommendations they led to (retention).
+
+        Recommendations shown without a check-in go by their own time. Returns the number of check-ins deleted.
+        """
+        _check_user_id(user_id)
+        before = to_iso(cutoff)
+        async with self._transaction() as db:
+            await db.execute(
+                "DELETE FROM recommendations WHERE user_id = ? AND (checkin_id IN "
+                "(SELECT id FROM checkins WHERE user_id = ? AND at < ?) OR (checkin_id IS NULL AND shown_at < ?))",
+                (user_id, user_id, before, before),
+            )
+            cursor = await db.execute("DELETE FROM checkins WHERE user_id = ? AND at < ?", (user_id, before))
+            deleted = max(cursor.rowcount, 0)
+            await cursor.close()
+        return deleted
+
+    async def people_with_setting(self, key: str) -> dict[int, dict[str, Any]]:
+        """Everyone whose settings have ``key``, with their settings: for sweeps over all people (reminders,
+        retention), the one kind of query not scoped to a single person."""
+        pattern = f'%"{key}":%'  # settings are json.dumps'ed: a cheap pre-filter, checked exactly below
+        async with (
+            self._reading() as db,
+            db.execute("SELECT user_id, settings FROM people WHERE settings LIKE ?", (pattern,)) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        found = {int(r["user_id"]): json.loads(r["settings"]) for r in rows}
+        return {user_id: settings for user_id, settings in found.items() if key in settings}
 
     async def forget(self, user_id: int) -> int:
         """Delete everything stored about the user; returns the number of rows deleted."""
@@ -566,7 +602,21 @@ class Store:
             await self._db.close()
 
 
-def _export_csv(checkin_rows: Sequence[Any], rec_rows: Sequence[Any]) -> bytes:
+def _local_iso(at: datetime, zone: tzinfo) -> str:
+    """``at`` as ISO 8601 wall-clock time in ``zone``, with its UTC offset (e.g. 2026-03-29T10:00:00+02:00)."""
+    return at.astimezone(zone).isoformat(timespec="seconds")
+
+
+def _zone_of_settings(settings_json: str | None) -> tzinfo:
+    """The person's zone from their settings JSON ("timezone", see the settings contract); UTC if none or unknown."""
+    name = json.loads(settings_json or "{}").get("timezone") or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
+def _export_csv(checkin_rows: Sequence[Any], rec_rows: Sequence[Any], zone: tzinfo = timezone.utc) -> bytes:
     """The CSV of ``Store.export_csv`` from its rows (blocking: runs in a worker thread)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -590,6 +640,7 @@ def _export_csv(checkin_rows: Sequence[Any], rec_rows: Sequence[Any]) -> bytes:
                 "",
                 c.source,
                 c.note or "",
+                _local_iso(c.at, zone),
             ]
         )
     for row in rec_rows:
@@ -610,6 +661,7 @@ def _export_csv(checkin_rows: Sequence[Any], rec_rows: Sequence[Any]) -> bytes:
                 r.feedback if r.feedback is not None else "",
                 "",
                 "",
+                _local_iso(r.shown_at, zone),
             ]
         )
     return out.getvalue().encode("utf-8")

@@ -11,7 +11,7 @@ import csv
 import io
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -49,8 +49,13 @@ class Bot:
 
 
 @asynccontextmanager
-async def running_bot(server: RunningServer, db_path: Path, analyzer: Any, **overrides: Any) -> AsyncIterator[Bot]:
-    """The real Application polling the sandbox; services closed afterwards (like a process exit)."""
+async def running_bot(
+    server: RunningServer, db_path: Path, analyzer: Any, clock: Callable[[], datetime] | None = None, **overrides: Any
+) -> AsyncIterator[Bot]:
+    """The real Application polling the sandbox; services closed afterwards (like a process exit).
+
+    ``clock``: "now" for reminders, retention and local days from the start (tests move it instead of waiting).
+    """
     settings = Settings(
         token=server.token,
         db_path=db_path,
@@ -60,6 +65,8 @@ async def running_bot(server: RunningServer, db_path: Path, analyzer: Any, **ove
         **overrides,
     )
     services = await open_services(settings, analyzer=analyzer)
+    if clock is not None:
+        services.clock = clock
     app = build_application(settings, services)
     try:
         async with running(app, polling(timeout=1)):
@@ -169,6 +176,7 @@ async def agreed(bot: Bot, *user_ids: int) -> None:
     """These people already said "keep my check-ins" (the consent flow itself is tested on its own)."""
     for user_id in user_ids:
         await bot.services.store.set_consent(user_id)
+        await bot.services.store.update_settings(user_id, timezone_asked=True)  # the zone question has its own tests
 
 
 async def settle(person: Person, after: int, seconds: float = 0.4) -> list[dict[str, Any]]:
@@ -212,7 +220,9 @@ async def test_selfie_journey_buttons_history_export_forget(
     # "Keep": consent recorded, this reading becomes the check-in, the reading gets "Not quite", then the offer.
     before = await alice.last_id()
     await alice.press(ask, DIALOGS.text("consent.keep_reading_label"))
-    thanks, offer = await alice.replies(before, 2)
+    # The first kept check-in also asks for the time zone, once (tests/test_settings_e2e.py).
+    thanks, offer, zone, _ = await alice.replies(before, 4)
+    assert zone["text"] == DIALOGS.text("settings.zone.ask_first")
     assert thanks["text"] == DIALOGS.text("consent.given") and await store.consent_at(ALICE) is not None
     reading = next(m for m in await alice.messages() if m["message_id"] == reading["message_id"])
     assert labels(reading) == [DIALOGS.text("not_quite.label"), DIALOGS.text("mood.note_label")]
@@ -430,7 +440,8 @@ async def test_no_keeps_nothing_and_privacy_changes_the_choice(bot: Bot, http: a
     await carol.press(privacy, DIALOGS.text("consent.keep_label"))
     [thanks] = await carol.replies(before, 1)
     assert thanks["text"] == DIALOGS.text("consent.given")
-    reading, offer = await selfie()
+    photo_id = await carol.photo("obama.jpg")
+    reading, offer, _, _ = await carol.replies(photo_id, 4)  # the first kept check-in: the zone question too
     assert labels(reading)[0] == DIALOGS.text("not_quite.label") and len(await store.checkins(CAROL)) == 1
 
     # ... and later stop: what is stored stays until /forget, nothing new is added.

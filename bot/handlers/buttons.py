@@ -19,7 +19,7 @@ from telegram.ext import ContextTypes
 from bot import keyboards
 from bot.callback_data import Action, ButtonData, ButtonError
 from bot.flows import follow_up_checkin, send_items, send_offer, support_state
-from bot.handlers import moods, notes
+from bot.handlers import moods, notes, settings, time_zone
 from bot.handlers.presses import answer as _answer
 from bot.handlers.presses import quietly as _quietly
 from bot.handlers.presses import stale as _stale
@@ -223,6 +223,11 @@ ROUTES: dict[Action, Route] = {
     Action.CONSENT: _consent,
     Action.CONSENT_READING: _consent_reading,
     Action.DECLINE: _decline,
+    Action.ZONE: time_zone.on_choice,
+    Action.SETTINGS: settings.on_section,
+    Action.REMIND: settings.on_reminder,
+    Action.RETENTION: settings.on_retention,
+    Action.WEEKLY: settings.on_weekly,
     **moods.ROUTES,
     **notes.ROUTES,
 }

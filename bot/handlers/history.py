@@ -27,6 +27,7 @@ from bot.history_calendar import (
 )
 from bot.history_chart import MoodPoint, dominant, points_from_checkins, render_chart, trend_words
 from bot.replies import MAX_CAPTION, clip, emoji
+from bot.time_zones import days_ago_start
 from bot.services import services_of
 from catalog import EMOTIONS
 from dialogs import Dialogs
@@ -122,7 +123,9 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     period = PERIODS[key]
     now = services.store.now()
-    since = now - period if period is not None else None
+    zone = zone_of(await services.store.settings(user.id))
+    # "The last 7 days" are today and the six days before it, counted in the person's zone.
+    since = days_ago_start(now, zone, period.days) if period is not None else None
     everything = await services.store.checkins(user.id)  # streaks run past the period's start
     checkins = [c for c in everything if since is None or c.at >= since]
     label = dialogs.text(f"history_periods.{key}")
@@ -135,7 +138,6 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await show_chat_action(chat, ChatAction.UPLOAD_PHOTO)
     points = points_from_checkins(checkins)
     text = summary_text(dialogs, label, points)
-    zone = zone_of(await services.store.settings(user.id))
     today = local_day(now, zone)
     days = dominant_by_day(day_buckets(_moments(checkins), zone))
     first = year_start(today) if period is None else local_day(now - period, zone)
@@ -143,7 +145,7 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     caption = clip(days_text(dialogs, streak, weekday_leanings(_moments(checkins), zone)), MAX_CAPTION)
     labels = calendar_labels(dialogs, label, set(days.values()))
     async with ticket:
-        png = await asyncio.to_thread(render_chart, points, f"Your expressions, {label}")
+        png = await asyncio.to_thread(render_chart, points, f"Your expressions, {label}", zone)
         calendar = await asyncio.to_thread(render_calendar, days, first, today, labels, year_view=period is None)
     if len(text) <= MAX_CAPTION:
         await message.reply_photo(png, caption=text)

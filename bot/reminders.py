@@ -1,0 +1,165 @@
+"""Daily check-in reminders at a person's local time, kept in the database and scheduled in memory.
+
+The setting ("reminder": {"at": "HH:MM", "window_minutes": n}) is the truth; the schedule (person -> next
+fire time, UTC) is rebuilt from it at start-up and after every change, so restarts lose nothing (PTB's JobQueue
+keeps nothing across restarts; it only ticks ``run_due``). Each next time is computed from the local date and
+``zoneinfo``, never by adding 24 hours, so it stays at the same wall-clock time across DST changes. A day the
+person already checked in is skipped; a person who blocked the bot has the reminder turned off (quietly).
+The clock is ``Services.clock``: tests move it and call ``run_due`` instead of waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.error import Forbidden, TelegramError
+
+from bot import keyboards
+from bot.services import Services
+from bot.time_zones import local_day_start, zone_of
+
+log = logging.getLogger(__name__)
+
+#: The settings key (see the settings contract): {"at": "HH:MM", "window_minutes": int}; absent = off.
+SETTING = "reminder"
+#: How often the JobQueue checks for due reminders (a reminder is at most this late).
+TICK = timedelta(seconds=30)
+#: The longest random window (the buttons offer 3 hours; a day would blur into the next).
+MAX_WINDOW = 12 * 60
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A daily reminder: the local minute of the day it starts at and the random window after it (0 = exact)."""
+
+    minute: int
+    window: int = 0
+
+    def as_setting(self) -> dict[str, Any]:
+        """The settings value of this reminder."""
+        return {"at": f"{self.minute // 60:02d}:{self.minute % 60:02d}", "window_minutes": self.window}
+
+
+def parse_time(text: str) -> int | None:
+    """A typed local time ("21:30", "9:05", "7.30", "21h00") as a minute of the day; None if it is not one."""
+    match = _TIME_RE.match((text or "").strip().lower())
+    return int(match.group(1)) * 60 + int(match.group(2)) if match else None
+
+
+def reminder_of(settings: dict[str, Any]) -> Reminder | None:
+    """The person's reminder from their settings; None when off or unreadable."""
+    value = settings.get(SETTING)
+    if not isinstance(value, dict):
+        return None
+    minute = parse_time(str(value.get("at", "")))
+    window = value.get("window_minutes", 0)
+    if minute is None or not isinstance(window, int) or not 0 <= window <= MAX_WINDOW:
+        return None
+    return Reminder(minute, window)
+
+
+def fire_time(reminder: Reminder, day: date, zone: ZoneInfo, user_id: int) -> datetime:
+    """When the reminder fires on local ``day`` (UTC).
+
+    A wall-clock time that does not exist that day (inside a spring-forward gap) fires just after the gap; one
+    that exists twice (fall back) fires the first time. The random offset is fixed per person and day, so a
+    restart does not roll it again.
+    """
+    local = datetime.combine(day, time(reminder.minute // 60, reminder.minute % 60), tzinfo=zone)
+    start = local.astimezone(timezone.utc)
+    if reminder.window:
+        digest = hashlib.sha256(f"{user_id}:{day.isoformat()}".encode()).digest()
+        start += timedelta(minutes=int.from_bytes(digest[:4], "big") % reminder.window)
+    return start
+
+
+def next_fire(reminder: Reminder, zone: ZoneInfo, user_id: int, after: datetime) -> datetime:
+    """The first fire time strictly after ``after`` (UTC)."""
+    day = after.astimezone(zone).date() - timedelta(days=1)  # a window may reach past midnight into today
+    while (at := fire_time(reminder, day, zone, user_id)) <= after:
+        day += timedelta(days=1)
+    return at
+
+
+class ReminderScheduler:
+    """Everyone's next reminder (in memory, rebuilt from the settings) and the sending of due ones."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._next: dict[int, datetime] = {}
+        self._lock = asyncio.Lock()  # the JobQueue's tick and a test's run_due never send the same reminder twice
+
+    @property
+    def scheduled(self) -> dict[int, datetime]:
+        """Person -> next fire time (UTC), a copy."""
+        return dict(self._next)
+
+    async def rebuild(self) -> int:
+        """Schedule everyone with a reminder from the database (at start-up); returns how many."""
+        people = await self._services.store.people_with_setting(SETTING)
+        now = self._services.clock()
+        self._next = {}
+        for user_id, settings in people.items():
+            self._schedule(user_id, settings, now)
+        log.info("scheduled %d daily reminders", len(self._next))
+        return len(self._next)
+
+    async def refresh(self, user_id: int) -> None:
+        """Reschedule one person after their reminder or time zone changed (or drop them when it is off)."""
+        self._schedule(user_id, await self._services.store.settings(user_id), self._services.clock())
+
+    def _schedule(self, user_id: int, settings: dict[str, Any], now: datetime) -> None:
+        reminder = reminder_of(settings)
+        if reminder is None:
+            self._next.pop(user_id, None)
+        else:
+            self._next[user_id] = next_fire(reminder, zone_of(settings), user_id, now)
+
+    async def run_due(self, bot: Bot) -> list[int]:
+        """Send every reminder due by now (skipping people who checked in that day); returns who got one."""
+        async with self._lock:
+            now = self._services.clock()
+            sent = []
+            for user_id in [u for u, at in self._next.items() if at <= now]:
+                if await self._remind(bot, user_id, now):
+                    sent.append(user_id)
+            return sent
+
+    async def _remind(self, bot: Bot, user_id: int, now: datetime) -> bool:
+        store, dialogs = self._services.store, self._services.dialogs
+        due = self._next[user_id]
+        settings = await store.settings(user_id)
+        self._schedule(user_id, settings, now)  # the next one first: a failure below must not repeat this one
+        reminder = reminder_of(settings)
+        if reminder is None:
+            return False
+        zone = zone_of(settings)
+        day_start = local_day_start(due.astimezone(zone).date(), zone)
+        if await store.checkins(user_id, since=day_start):
+            log.info("reminder skipped: already checked in today")
+            return False
+        try:
+            await bot.send_message(user_id, dialogs.text("settings.remind.text", rng=self._services.rng),
+                                   reply_markup=self._markup(user_id))  # fmt: skip
+        except Forbidden:
+            await store.update_settings(user_id, **{SETTING: None})
+            self._next.pop(user_id, None)
+            log.info("reminder turned off: the person has blocked the bot")
+            return False
+        except TelegramError as exc:  # tomorrow's is scheduled already
+            log.warning("could not send a reminder: %s", exc)
+            return False
+        return True
+
+    def _markup(self, user_id: int) -> InlineKeyboardMarkup:
+        """The quick check-in buttons (say how you feel without a selfie)."""
+        return keyboards.quick_checkin(self._services.codec, self._services.dialogs, user_id)
