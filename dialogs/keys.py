@@ -245,6 +245,7 @@ TEXTS: Mapping[str, TextSpec] = MappingProxyType(
         **_in_flow("settings", _SETTINGS),
         **_in_flow("emotions", {k: v for emotion in MOODS for k, v in _emotion(emotion).items()}),
         **_in_flow("mood", _MOOD),
+        **_in_flow("export", {"json_caption": _text()}),  # /export's second file (bot/handlers/data_rights.py)
     }
 )
 

@@ -303,10 +303,11 @@ async def test_selfie_journey_buttons_history_export_forget(
     [usage] = await alice.replies(sent, 1)
     assert usage["text"] == DIALOGS.text("history_usage")
 
-    # /export: a CSV whose check-in rows are exactly the stored check-ins.
+    # /export: a CSV whose check-in rows are exactly the stored check-ins (then the same as JSON, tested apart).
     sent = await alice.say("/export")
-    [export] = await alice.replies(sent, 1)
+    export, as_json = await alice.replies(sent, 2)
     assert export["kind"] == "document" and export["file"]["file_name"].endswith(".csv")
+    assert as_json["kind"] == "document" and as_json["file"]["file_name"].endswith(".json")
     async with http.get(export["file"]["url"]) as resp:
         rows = list(csv.DictReader(io.StringIO((await resp.read()).decode())))
     stored = await store.checkins(ALICE)
@@ -657,9 +658,9 @@ async def test_button_taps_and_exports_are_rate_limited_per_person(bot: Bot, htt
     assert [bool(a and a.startswith(notice)) for a in answers] == [False] * limit + [True] * 3
     # /export: a few a minute, then one notice; Bob is not affected by Alice's taps or exports.
     sent = [await alice.say("/export") for _ in range(EXPORTS_PER_MINUTE + 2)]
-    await alice.replies(sent[0], EXPORTS_PER_MINUTE + 1)
+    await alice.replies(sent[0], 2 * EXPORTS_PER_MINUTE + 1)  # a CSV and a JSON per admitted export
     replies = await settle(alice, sent[0])
-    assert sum(m["kind"] == "document" for m in replies) == EXPORTS_PER_MINUTE
+    assert sum(m["kind"] == "document" for m in replies) == 2 * EXPORTS_PER_MINUTE
     prefix = DIALOGS.text("export_rate_limited", seconds=60).split("60")[0]
     assert [m["text"].startswith(prefix) for m in replies if m["kind"] != "document"] == [True]
     photo_id = await bob.photo("biden.jpg")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +242,58 @@ async def test_a_note_is_the_next_text_kept_with_its_check_in_exported_and_forgo
         await store.forget(ALICE)
         async with store.connection.execute("SELECT COUNT(*) FROM checkins WHERE note IS NOT NULL") as cursor:
             assert (await cursor.fetchone())[0] == 0
+
+
+# -- export as JSON --------------------------------------------------------------------------------------------------
+
+
+async def test_export_json_has_titles_notes_self_reports_corrections_and_local_times(
+    bot: Bot, http: aiohttp.ClientSession
+) -> None:
+    alice = Person(http, ALICE)
+    store, catalog = bot.services.store, bot.services.catalog
+    await agreed(bot, ALICE, BOB)
+    await store.update_settings(ALICE, timezone="Asia/Kolkata")  # UTC+05:30 all year
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    reading = await store.add_checkin(ALICE, (0.1, 0.0, 0.1, 0.6, 0.1, 0.05, 0.05), "happy", 2, at=at)
+    await store.correct_checkin(ALICE, reading, "sad")
+    quick = await store.add_self_report(ALICE, MIXED, at=at + timedelta(hours=13))  # the next local day
+    await store.set_note(ALICE, quick, "tired but ok")
+    movie = catalog.by_kind("movies")[0]
+    await store.add_recommendations(ALICE, reading, "movies", [movie.id, "movie-since-removed"], "sad")
+    await store.set_feedback(ALICE, movie.id, 1)
+    await store.add_self_report(BOB, "fear", at=at)
+
+    sent = await alice.say("/export")
+    csv_doc, json_doc = await alice.replies(sent, 2)
+    assert csv_doc["file"]["file_name"] == "moodlens-export-" + json_doc["file"]["file_name"][16:-5] + ".csv"
+    assert json_doc["caption"] == DIALOGS.text("export.json_caption")
+    async with http.get(json_doc["file"]["url"]) as resp:
+        exported = json.loads((await resp.read()).decode("utf-8"))
+
+    assert exported["format"] == "moodlens-export" and exported["version"] == 1
+    assert exported["time_zone"] == "Asia/Kolkata" and exported["exported_at"].endswith("+05:30")
+    first, second = exported["checkins"]
+    assert first == {
+        "id": reading,
+        "at": "2026-03-01T17:30:00+05:30",
+        "emotion": "sad",
+        "source": "selfie",
+        "self_reported": False,
+        "read_as": "happy",
+        "corrected_to": "sad",
+        "faces": 2,
+        "scores": pytest.approx(
+            {"angry": 0.1, "disgust": 0.0, "fear": 0.1, "happy": 0.6, "sad": 0.1, "surprise": 0.05, "neutral": 0.05}
+        ),  # fmt: skip
+        "note": None,
+    }
+    assert second["at"] == "2026-03-02T06:30:00+05:30" and second["emotion"] == MIXED
+    assert second["self_reported"] and second["source"] == "self" and second["note"] == "tired but ok"
+    assert second["read_as"] is None and second["scores"] is None and second["faces"] is None
+    shown, removed = exported["recommendations"]
+    assert (shown["title"], shown["creator"], shown["year"]) == (movie.title, movie.creator, movie.year)
+    assert shown["feedback"] == "like" and shown["checkin_id"] == reading and shown["kind"] == "movies"
+    assert shown["shown_at"].endswith("+05:30")
+    assert removed["item_id"] == "movie-since-removed" and removed["title"] is None and removed["feedback"] is None
+    assert "fear" not in {c["emotion"] for c in exported["checkins"]}  # nothing of Bob's

@@ -1,7 +1,8 @@
-"""/export (everything stored about the person, as CSV) and /forget (delete it all, after a confirm button)."""
+"""/export (everything stored about the person, as CSV and JSON) and /forget (delete it all, after a confirm button)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import datetime, timezone
@@ -11,6 +12,7 @@ from telegram.constants import ChatAction
 from telegram.ext import ContextTypes
 
 from bot import keyboards
+from bot.export_json import export_json, local_iso, zone_of
 from bot.handlers.guards import admit_or_explain, show_chat_action
 from bot.services import services_of
 
@@ -18,21 +20,29 @@ log = logging.getLogger(__name__)
 
 
 async def on_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send the person's check-ins and recommendations as a CSV document."""
+    """Send the person's check-ins and recommendations as a CSV document, then the same as JSON with titles."""
     services = services_of(context)
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     assert message is not None and user is not None and chat is not None
     ticket = await admit_or_explain(services.export_limiter, user.id, message, services.dialogs, "export_rate_limited")
     if ticket is None:
         return
+    store = services.store
     async with ticket:
-        data = await services.store.export_csv(user.id)
-    if len(data.strip().splitlines()) <= 1:  # the header alone: nothing stored
-        await message.reply_text(services.dialogs.text("export_empty"))
-        return
+        data = await store.export_csv(user.id)
+        if len(data.strip().splitlines()) <= 1:  # the header alone: nothing stored
+            await message.reply_text(services.dialogs.text("export_empty"))
+            return
+        zone_name, zone = zone_of(await store.settings(user.id))
+        now = datetime.now(timezone.utc)
+        checkins, recommendations = await store.checkins(user.id), await store.recommendations(user.id)
+        as_json = await asyncio.to_thread(
+            export_json, checkins, recommendations, services.catalog, zone_name, zone, now
+        )
     await show_chat_action(chat, ChatAction.UPLOAD_DOCUMENT)
-    filename = f"moodlens-export-{datetime.now(timezone.utc):%Y-%m-%d}.csv"
-    await message.reply_document(data, filename=filename, caption=services.dialogs.text("export_caption"))
+    stem = f"moodlens-export-{local_iso(now, zone)[:10]}"
+    await message.reply_document(data, filename=f"{stem}.csv", caption=services.dialogs.text("export_caption"))
+    await message.reply_document(as_json, filename=f"{stem}.json", caption=services.dialogs.text("export.json_caption"))
 
 
 async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
