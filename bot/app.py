@@ -33,6 +33,8 @@ from bot.outgoing import RetryingRateLimiter
 from bot.polling import TrackingApplication
 from bot.reminders import TICK, ReminderScheduler
 from bot.services import SERVICES_KEY, SETTINGS_KEY, Services
+from dialogs import Dialogs
+from dialogs.i18n import ENGLISH
 
 __all__ = ["COMMANDS", "Services", "UpdatesNotStarted", "build_application", "polling", "running", "webhook"]
 
@@ -208,11 +210,14 @@ async def _post_init(app: Application) -> None:
     """Set the command menu (setMyCommands) from the dialog texts; schedule reminders and the retention sweep."""
     services: Services = app.bot_data[SERVICES_KEY]
     await _start_daily_jobs(app, services)
-    menu = [BotCommand(name, services.dialogs.text(f"commands.{name}")) for name in COMMANDS]
-    try:
-        await app.bot.set_my_commands(menu)
-    except TelegramError as exc:  # the menu is a convenience; the bot works without it
-        log.warning("could not set the command menu: %s", exc)
+    # One menu per language (Telegram shows the one for the person's app language): English is the default list.
+    languages = services.texts.by_language if services.texts is not None else {ENGLISH: services.dialogs}
+    for code, dialogs in languages.items():
+        menu = [BotCommand(name, dialogs.text(f"commands.{name}")) for name in COMMANDS]
+        try:
+            await app.bot.set_my_commands(menu, language_code=None if code == ENGLISH else code)
+        except TelegramError as exc:  # the menu is a convenience; the bot works without it
+            log.warning("could not set the command menu (%s): %s", code, exc)
 
 
 async def _start_daily_jobs(app: Application, services: Services) -> None:
@@ -249,7 +254,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not isinstance(update, Update):
         return
     services: Services | None = context.application.bot_data.get(SERVICES_KEY)
-    text = services.dialogs.text("error") if services else "Sorry, something went wrong."
+    dialogs = await _error_dialogs(services, update) if services else None
+    text = dialogs.text("error") if dialogs else "Sorry, something went wrong."
     try:
         if update.callback_query is not None:
             try:
@@ -262,3 +268,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(chat.id, text)
     except TelegramError as exc:
         log.warning("could not send the error reply: %s", exc)
+
+
+async def _error_dialogs(services: Services, update: Update) -> Dialogs:
+    """The person's language for the error reply; English when even that fails (the database may be the error)."""
+    try:
+        return await services.dialogs_for(update.effective_user)
+    except Exception:  # reporting one error must not raise another
+        log.warning("no language for the error reply; English it is", exc_info=True)
+        return services.dialogs

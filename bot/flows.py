@@ -15,6 +15,7 @@ from bot.replies import items_text, percent
 from bot.services import Services
 from bot.support import needs_support, should_show_notice
 from catalog import EMOTIONS, recommend
+from dialogs import Dialogs
 from storage import NotConsented
 
 log = logging.getLogger(__name__)
@@ -40,46 +41,64 @@ async def support_state(services: Services, user_id: int, now: datetime | None =
 
 
 async def send_offer(
-    services: Services, chat: Chat, user_id: int, checkin: int, emotion: str, text: str, *, supportive: bool
+    services: Services,
+    chat: Chat,
+    user_id: int,
+    checkin: int,
+    emotion: str,
+    text: str,
+    *,
+    supportive: bool,
+    dialogs: Dialogs,
 ) -> None:
-    """A message with the emotion's offer buttons (movies, songs, books, activities, not now)."""
-    markup = keyboards.offer(services.codec, services.dialogs, user_id, checkin, emotion, supportive=supportive)
+    """A message with the emotion's offer buttons (movies, songs, books, activities, not now), in the person's words."""
+    markup = keyboards.offer(services.codec, dialogs, user_id, checkin, emotion, supportive=supportive)
     await chat.send_message(text, reply_markup=markup)
 
 
 async def follow_up_checkin(
-    services: Services, chat: Chat, user_id: int, checkin: int, probabilities: Sequence[float]
+    services: Services, chat: Chat, user_id: int, checkin: int, probabilities: Sequence[float], *, dialogs: Dialogs
 ) -> None:
     """After a kept check-in: the support notice when it is due, then an opening line and the offer."""
-    dialogs = services.dialogs
     share, emotion = max(zip(probabilities, EMOTIONS, strict=True))
     opening = dialogs.opening(emotion, services.rng, share=percent(share))
-    await _notice_then_offer(services, chat, user_id, checkin, emotion, f"{opening}\n\n{dialogs.offer(emotion)}")
+    text = f"{opening}\n\n{dialogs.offer(emotion)}"
+    await _notice_then_offer(services, chat, user_id, checkin, emotion, text, dialogs=dialogs)
 
 
-async def follow_up_self_report(services: Services, chat: Chat, user_id: int, checkin: int, emotion: str) -> None:
+async def follow_up_self_report(
+    services: Services, chat: Chat, user_id: int, checkin: int, emotion: str, *, dialogs: Dialogs
+) -> None:
     """After a kept quick check-in: the support notice when it is due, then the offer for the mood the person picked.
 
     No opening line: the person said how they feel, there is no expression to describe.
     """
-    await _notice_then_offer(services, chat, user_id, checkin, emotion, services.dialogs.offer(emotion))
+    await _notice_then_offer(services, chat, user_id, checkin, emotion, dialogs.offer(emotion), dialogs=dialogs)
 
 
 async def _notice_then_offer(
-    services: Services, chat: Chat, user_id: int, checkin: int, emotion: str, text: str
+    services: Services, chat: Chat, user_id: int, checkin: int, emotion: str, text: str, *, dialogs: Dialogs
 ) -> None:
     state = await support_state(services, user_id)
     if state.show_notice:
-        await chat.send_message(services.dialogs.text("support_notice"))
-    await send_offer(services, chat, user_id, checkin, emotion, text, supportive=state.supportive)
+        await chat.send_message(dialogs.text("support_notice"))
+    await send_offer(services, chat, user_id, checkin, emotion, text, supportive=state.supportive, dialogs=dialogs)
     await time_zone.ask_once(services, chat, user_id)  # after the first kept check-in only
 
 
 async def send_items(
-    services: Services, chat: Chat, user_id: int, checkin: int, kind: str, emotion: str, *, supportive: bool
+    services: Services,
+    chat: Chat,
+    user_id: int,
+    checkin: int,
+    kind: str,
+    emotion: str,
+    *,
+    supportive: bool,
+    dialogs: Dialogs,
 ) -> None:
     """Recommend 3-5 items of ``kind`` (fresh first, shaped by 👍/👎), record them, and show them with buttons."""
-    store, dialogs = services.store, services.dialogs
+    store = services.store
     async with services.pick_locks.hold((user_id, kind)):  # read the history, pick, record: one at a time
         seen = await store.seen_items(user_id, kind)
         feedback = await store.feedback(user_id)

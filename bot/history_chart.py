@@ -115,24 +115,28 @@ def _shares(points: Sequence[MoodPoint]) -> tuple[float, float]:
     return sum(p.emotion in POSITIVE for p in points) / n, sum(p.emotion in NEGATIVE for p in points) / n
 
 
-def trend_words(points: Sequence[MoodPoint]) -> str:
-    """One sentence comparing the first and second half of the period (positive vs negative expressions)."""
+@dataclass(frozen=True)
+class Trend:
+    """The first and second half of a period compared: which way it went, and the shares behind it."""
+
+    direction: str  # one of TREND_DIRECTIONS (dialogs/keys.py): the words are in dialogs/history.yaml
+    positive_before: float
+    positive_after: float
+    negative_before: float
+    negative_after: float
+
+
+def trend(points: Sequence[MoodPoint]) -> Trend | None:
+    """Positive vs negative expressions in the first and second half of the period; None with too few points."""
     if len(points) < MIN_FOR_TREND:
-        return f"Trend: too few check-ins to tell yet (it takes at least {MIN_FOR_TREND})."
+        return None
     ordered = sorted(points, key=lambda p: p.at)
     half = len(ordered) // 2
     pos1, neg1 = _shares(ordered[:half])
     pos2, neg2 = _shares(ordered[half:])
     change = (pos2 - neg2) - (pos1 - neg1)
-    detail = (
-        f"positive expressions went from {pos1:.0%} to {pos2:.0%} of check-ins and negative ones from "
-        f"{neg1:.0%} to {neg2:.0%} between the first and second half of the period"
-    )
-    if change >= TREND_STEP:
-        return f"Trend: brighter lately; {detail}."
-    if change <= -TREND_STEP:
-        return f"Trend: lower lately; {detail}."
-    return f"Trend: fairly steady; {detail}."
+    direction = "brighter" if change >= TREND_STEP else "lower" if change <= -TREND_STEP else "steady"
+    return Trend(direction, pos1, pos2, neg1, neg2)
 
 
 def render_chart(points: Sequence[MoodPoint], title: str, zone: tzinfo = timezone.utc) -> bytes:

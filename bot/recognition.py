@@ -8,7 +8,7 @@ import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-from bot.replies import MAX_CAPTION, clip, emoji, percent, top_emotions
+from bot.replies import MAX_CAPTION, clip, emoji, emotion_share, emotion_word, percent, top_emotions
 from dialogs import Dialogs
 from fer_engine import Analysis, Analyzer, FaceResult
 from fer_engine.annotate import annotate, encode_jpeg
@@ -82,7 +82,7 @@ def _single(dialogs: Dialogs, face: FaceResult) -> str:
     if not face.judged:
         return dialogs.text(_QUALITY_KEYS.get(face.quality or "", "face_too_small"))
     emotion, share = face.top(1)[0]
-    head = dialogs.text("reading.single", emotion=emotion, share=percent(share))
+    head = dialogs.text("reading.single", emotion=emotion_word(dialogs, emotion), share=percent(share))
     if share < UNCERTAIN_SHARE:
         head = f"{dialogs.text('uncertain')}\n{head}"
     return "\n\n".join([head, "\n".join(top_emotions(dialogs, face))])
@@ -93,7 +93,8 @@ def _face_line(dialogs: Dialogs, face: FaceResult) -> str:
         message = face.quality_message or "this face can't be read"
         return message[0].upper() + message[1:] + "."
     (emotion, share), *others = face.top(3)
-    line = f"{emoji(dialogs, emotion)} {dialogs.text('reading.face', emotion=emotion, share=percent(share))}"
+    words = dialogs.text("reading.face", emotion=emotion_word(dialogs, emotion), share=percent(share))
+    line = f"{emoji(dialogs, emotion)} {words}"
     if others:
-        line += " (" + ", ".join(f"{emoji(dialogs, e)} {e} {percent(s)}" for e, s in others) + ")"
+        line += " (" + ", ".join(emotion_share(dialogs, e, s) for e, s in others) + ")"
     return line

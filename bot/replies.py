@@ -20,6 +20,11 @@ def emoji(dialogs: Dialogs, emotion: str) -> str:
     return dialogs.label(emotion).split(" ", 1)[0]
 
 
+def emotion_word(dialogs: Dialogs, emotion: str) -> str:
+    """An emotion's plain name in the dialogs' language, for inside a sentence ("happy", "alegría")."""
+    return dialogs.text(f"names.{emotion}")
+
+
 def percent(share: float) -> str:
     """A share as a whole percentage, e.g. 0.617 -> "62%"."""
     return f"{round(max(0.0, min(1.0, share)) * 100)}%"
@@ -27,7 +32,7 @@ def percent(share: float) -> str:
 
 def emotion_share(dialogs: Dialogs, emotion: str, share: float) -> str:
     """One emotion with emoji and share, e.g. "😊 happy 62%"."""
-    return f"{emoji(dialogs, emotion)} {emotion} {percent(share)}"
+    return f"{emoji(dialogs, emotion)} {emotion_word(dialogs, emotion)} {percent(share)}"
 
 
 def top_emotions(dialogs: Dialogs, face: FaceResult, k: int = 3) -> list[str]:

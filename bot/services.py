@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import logging
 import random
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from telegram import User
 
 from bot.callback_data import ButtonCodec
 from bot.config import Settings
 from bot.downloads import ByteBudget
 from bot.keyed_locks import KeyedLocks
+from bot.languages import language_of
 from bot.rate_limit import RateLimiter
 from catalog import Catalog, load_catalog
-from dialogs import Dialogs, load_dialogs
+from dialogs import Dialogs
+from dialogs.i18n import Texts, load_texts
 from fer_engine import Analyzer
 from fer_engine.faces import DetectorSettings
 from storage import Store, open_store
@@ -63,18 +67,29 @@ class Services:
     #: Daily reminders (bot.reminders), attached by build_application.
     reminders: ReminderScheduler | None = None
 
+    #: Every language's dialogs (dialogs.i18n); ``dialogs`` is their English set, for what has no person to answer.
+    texts: Texts | None = None
+
+    async def dialogs_for(self, user: User | None) -> Dialogs:
+        """The dialogs in the person's language (bot.languages.language_of); English without a person."""
+        if user is None or self.texts is None:
+            return self.dialogs
+        settings = await self.store.settings(user.id)
+        return self.texts.for_language(language_of(settings, user.language_code))
+
 
 async def open_services(settings: Settings, *, analyzer: Analyzer | None = None) -> Services:
     """Load the model, catalog and dialogs, open the database and start the recognition pool."""
     analyzer = analyzer or Analyzer(settings.fer_model_dir, detector=DetectorSettings(backend=settings.face_detector))
     catalog = load_catalog()
-    dialogs = load_dialogs()
+    texts = load_texts()  # every language, checked now: a broken translation stops start-up, a gap is a warning
     store = await open_store(settings.db_path)
     return Services(
         analyzer=analyzer,
         store=store,
         catalog=catalog,
-        dialogs=dialogs,
+        dialogs=texts.english,
+        texts=texts,
         executor=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="recognition"),
         limiter=RateLimiter(settings.photos_per_minute, settings.photos_in_flight),
         codec=ButtonCodec(settings.button_secret),

@@ -54,6 +54,9 @@ HISTORY_PERIODS: tuple[str, ...] = ("7d", "30d", "all")
 #: from the YAML, never from the system locale.
 MONTH_KEYS: tuple[str, ...] = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 WEEKDAY_KEYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: The trend sentences of /history (bot.history_chart.Trend.direction), each with the shares behind it.
+TREND_DIRECTIONS: tuple[str, ...] = ("brighter", "lower", "steady")
+TREND_FIELDS: tuple[str, ...] = ("positive_before", "positive_after", "negative_before", "negative_after")
 
 #: What bot.replies.item_text passes for every catalog item, whatever its kind uses.
 ITEM_FIELDS: tuple[str, ...] = ("title", "creator", "year", "why", "minutes", "link")
@@ -144,6 +147,8 @@ _HISTORY: dict[str, TextSpec] = {
     "weekday_leaning": _text("weekday", "emotion", shape=Shape.ONE),
     "weekdays_too_few": _text("count"),
     "calendar_title": _text("period", shape=Shape.ONE),
+    "trend_too_few": _text("count"),
+    **{f"trend.{direction}": _text(*TREND_FIELDS) for direction in TREND_DIRECTIONS},
     "other_emotion": _LABEL,
     "no_checkin": _LABEL,
     **{f"months.{key}": _LABEL for key in MONTH_KEYS},
@@ -151,6 +156,9 @@ _HISTORY: dict[str, TextSpec] = {
     **{f"weekdays_short.{key}": _LABEL for key in WEEKDAY_KEYS},
     **{f"weekdays_many.{key}": _LABEL for key in WEEKDAY_KEYS},
 }
+
+# Each mood's plain name inside a sentence ("looks mostly {emotion}"), in the language of the sentence.
+_NAMES: dict[str, TextSpec] = {emotion: _LABEL for emotion in MOODS}
 
 
 # Quick check-ins without a selfie (/mood, "Just tell me") and notes on check-ins: bot/handlers/moods.py, notes.py.
@@ -242,6 +250,7 @@ TEXTS: Mapping[str, TextSpec] = MappingProxyType(
         **_in_flow("common", _COMMON),
         **_in_flow("followups", _FOLLOWUPS),
         **_in_flow("history", _HISTORY),
+        **_in_flow("names", _NAMES),
         **_in_flow("settings", _SETTINGS),
         **_in_flow("emotions", {k: v for emotion in MOODS for k, v in _emotion(emotion).items()}),
         **_in_flow("mood", _MOOD),

@@ -98,6 +98,7 @@ class Dialogs:
     emotions: Mapping[str, EmotionFlow]
     flows: tuple[str, ...]
     unused: tuple[str, ...] = ()  # "<file>: <key>" of each YAML text not in dialogs/keys.py
+    fell_back: tuple[str, ...] = ()  # "<file>: <key>" of each text missing here and taken from the fallback set
 
     def __post_init__(self) -> None:
         """Store texts and emotions as read-only mappings."""
@@ -172,33 +173,57 @@ class _Leaf:
     value: Any
 
 
-def load_dialogs(folder: str | Path | None = None) -> Dialogs:
+def load_dialogs(folder: str | Path | None = None, *, fallback: Dialogs | None = None) -> Dialogs:
     """Read every flow file in `folder` and check it against dialogs/keys.py; raise DialogError listing all problems.
 
     A YAML text the code never sends is logged as a warning, not an error: it cannot break a conversation (a typo
     in a key the code needs already fails as that key missing), and stopping the bot over dead words would only
     block a deploy. The shipped files are held to none by tests/test_dialog_keys.py, so dead texts do not pile up.
+
+    With a `fallback` (a translation, with English as the fallback) a missing file or key is no error: the fallback's
+    text is used and each such key is logged now, at start-up, as a warning naming the file and the key. A text that
+    is there but wrong (shape, placeholders the code never passes) is still an error.
     """
     base = Path(folder) if folder is not None else DEFAULT_FOLDER
-    leaves, flows, problems = _read_folder(base)
-    values = _check_texts(leaves, flows, problems)
+    leaves, flows, problems = _read_folder(base, required=fallback is None)
+    values = _check_texts(leaves, flows, problems, fallback)
     if problems:
         raise DialogError(base, problems)
     unused = tuple(f"{leaf.file}: {leaf.key}" for key, leaf in leaves.items() if key not in TEXTS)
     for entry in unused:
         log.warning("%s/%s: not sent by the code (not in dialogs/keys.py)", _shown(base), entry)
+    fell_back = tuple(_where(key) for key in TEXTS if key not in leaves and fallback is not None)
+    for entry in fell_back:
+        log.warning("%s/%s: missing, the fallback (English) text is used", _shown(base), entry)
     texts = {key: value for key, value in values.items() if TEXTS[key].shape is not Shape.BUTTONS}
     log.info("dialogs loaded: %d texts in %s", len(texts), ", ".join(flows))
-    return Dialogs(texts=texts, emotions=_emotion_flows(texts, values), flows=tuple(flows), unused=unused)
+    emotions = _emotion_flows(texts, values)
+    return Dialogs(texts=texts, emotions=emotions, flows=tuple(flows), unused=unused, fell_back=fell_back)
 
 
-def _read_folder(base: Path) -> tuple[dict[str, _Leaf], list[str], list[Problem]]:
-    """Every leaf of every YAML file by dotted key, the flows read, and the problems found on the way."""
+def _where(key: str) -> str:
+    """ "<file>: <key inside it>" for a table key, as problems and warnings name it."""
+    flow, local = key.split(".", 1)
+    return f"{flow}.yaml: {local}"
+
+
+def _fallback_value(fallback: Dialogs, key: str) -> tuple[Any, ...]:
+    """The fallback set's checked value of a table key (an emotion's buttons live in its EmotionFlow)."""
+    if TEXTS[key].shape is Shape.BUTTONS:
+        return fallback.emotions[key.split(".")[1]].buttons
+    return fallback.texts[key]
+
+
+def _read_folder(base: Path, *, required: bool = True) -> tuple[dict[str, _Leaf], list[str], list[Problem]]:
+    """Every leaf of every YAML file by dotted key, the flows read, and the problems found on the way.
+
+    Unless `required`, a missing flow file is no problem (a translation falls back to English key by key).
+    """
     leaves: dict[str, _Leaf] = {}
     flows: list[str] = []
     problems: list[Problem] = []
     for flow in sorted({key.split(".", 1)[0] for key in TEXTS}):
-        if not (base / f"{flow}.yaml").is_file():
+        if required and not (base / f"{flow}.yaml").is_file():
             problems.append(Problem(f"{flow}.yaml", None, f"file not found in {_shown(base)}"))
     for path in sorted(base.glob("*.yaml")):
         data = _read(path, problems)
@@ -240,13 +265,17 @@ def _collect(
 
 
 def _check_texts(
-    leaves: Mapping[str, _Leaf], flows: Sequence[str], problems: list[Problem]
+    leaves: Mapping[str, _Leaf], flows: Sequence[str], problems: list[Problem], fallback: Dialogs | None = None
 ) -> dict[str, tuple[Any, ...]]:
-    """The checked value of every table key found; a problem for each missing or invalid one."""
+    """The checked value of every table key found; a problem for each invalid one, and each missing one unless the
+    `fallback` set has it."""
     values: dict[str, tuple[Any, ...]] = {}
     for key, spec in TEXTS.items():
         flow, local = key.split(".", 1)
         leaf = leaves.get(key)
+        if leaf is None and fallback is not None:
+            values[key] = _fallback_value(fallback, key)
+            continue
         if leaf is None:
             if flow in flows:  # a missing or unreadable file is one problem already, not one per key
                 problems.append(Problem(f"{flow}.yaml", local, "missing (the code sends this text)"))

@@ -10,8 +10,8 @@ import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.downloads import ByteBudget
-from bot.handlers.history import parse_period, summary_text
-from bot.history_chart import MoodPoint, dominant, mood_point, render_chart, running_average, trend_words
+from bot.handlers.history import parse_period, summary_text, trend_text
+from bot.history_chart import MoodPoint, dominant, mood_point, render_chart, running_average
 from bot.keyboards import mark_vote
 from bot.logging_setup import RedactingFormatter
 from bot.polling import HandledTracker
@@ -71,6 +71,9 @@ def points(emotions: str) -> list[MoodPoint]:
 
 
 def test_trend_words() -> None:
+    def trend_words(shown: list[MoodPoint]) -> str:
+        return trend_text(DIALOGS, shown)
+
     assert trend_words(points("ssshhh")).startswith("Trend: brighter lately")
     assert "from 0% to 100%" in trend_words(points("ssshhh"))
     assert trend_words(points("hhhsss")).startswith("Trend: lower lately")

@@ -43,7 +43,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query, user, chat = update.callback_query, update.effective_user, update.effective_chat
     assert query is not None and user is not None
     services = services_of(context)
-    dialogs = services.dialogs
+    dialogs = await services.dialogs_for(user)
     if chat is not None and chat.type != ChatType.PRIVATE:
         await _answer(query, dialogs.text("group_chat"))
         return
@@ -87,6 +87,7 @@ async def _kind(services: Services, query: CallbackQuery, user_id: int, data: Bu
         data.kind,
         checkin.effective_emotion,
         supportive=state.supportive,
+        dialogs=await services.dialogs_for(query.from_user),
     )
 
 
@@ -96,14 +97,16 @@ async def _other(services: Services, query: CallbackQuery, user_id: int, data: B
         return
     state = await support_state(services, user_id)
     emotion = checkin.effective_emotion
+    dialogs = await services.dialogs_for(query.from_user)
     await send_offer(
         services,
         query.message.chat,
         user_id,
         checkin.id,
         emotion,
-        services.dialogs.offer(emotion),
+        dialogs.offer(emotion),
         supportive=state.supportive,
+        dialogs=dialogs,
     )
 
 
@@ -111,19 +114,21 @@ async def _not_now(services: Services, query: CallbackQuery, user_id: int, data:
     if await _own_checkin(services, query, user_id, data) is None:
         return
     await _quietly(query.edit_message_reply_markup(reply_markup=None))
-    await query.message.chat.send_message(services.dialogs.text("not_now"))
+    dialogs = await services.dialogs_for(query.from_user)
+    await query.message.chat.send_message(dialogs.text("not_now"))
 
 
 async def _not_quite(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
     if await _own_checkin(services, query, user_id, data) is None:
         return
-    markup = keyboards.corrections(services.codec, services.dialogs, user_id, data.checkin)
-    await query.message.chat.send_message(services.dialogs.text("not_quite.prompt"), reply_markup=markup)
+    dialogs = await services.dialogs_for(query.from_user)
+    markup = keyboards.corrections(services.codec, dialogs, user_id, data.checkin)
+    await query.message.chat.send_message(dialogs.text("not_quite.prompt"), reply_markup=markup)
 
 
 async def _correct(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
     assert data.checkin is not None and data.emotion is not None
-    dialogs = services.dialogs
+    dialogs = await services.dialogs_for(query.from_user)
     if query.message is None or not await services.store.correct_checkin(user_id, data.checkin, data.emotion):
         await _stale(services, query)
         return
@@ -139,12 +144,13 @@ async def _correct(services: Services, query: CallbackQuery, user_id: int, data:
         data.emotion,
         dialogs.offer(data.emotion),
         supportive=state.supportive,
+        dialogs=dialogs,
     )
 
 
 async def _feedback(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
     assert data.rec is not None and data.vote is not None
-    dialogs = services.dialogs
+    dialogs = await services.dialogs_for(query.from_user)
     shown = next((r for r in await services.store.recommendations(user_id) if r.id == data.rec), None)
     if shown is None or not await services.store.set_feedback(user_id, shown.item_id, data.vote):
         await _stale(services, query)
@@ -161,24 +167,27 @@ async def _forget(services: Services, query: CallbackQuery, user_id: int, data: 
     if time.time() // 60 - data.issued > FORGET_BUTTON_MINUTES:
         await _stale(services, query)
         return
+    dialogs = await services.dialogs_for(query.from_user)  # before the language setting goes with the rest
     rows = await services.store.forget(user_id)
     log.info("a person deleted their data (%d rows)", rows)
     await _answer(query)
-    await _quietly(query.edit_message_text(services.dialogs.text("forgotten")))
+    await _quietly(query.edit_message_text(dialogs.text("forgotten")))
 
 
 async def _keep(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
+    dialogs = await services.dialogs_for(query.from_user)  # before the answer: the edit follows it at once
     await _answer(query)
-    await _quietly(query.edit_message_text(services.dialogs.text("forget_cancelled")))
+    await _quietly(query.edit_message_text(dialogs.text("forget_cancelled")))
 
 
 async def _consent(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
     await services.store.set_consent(user_id)
     log.info("a person agreed to keep check-ins")
+    dialogs = await services.dialogs_for(query.from_user)  # before the answer: the edit follows it at once
     await _answer(query)
     await _quietly(query.edit_message_reply_markup(reply_markup=None))
     if query.message is not None:
-        await query.message.chat.send_message(services.dialogs.text("consent.given"))
+        await query.message.chat.send_message(dialogs.text("consent.given"))
 
 
 async def _consent_reading(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
@@ -196,18 +205,20 @@ async def _consent_reading(services: Services, query: CallbackQuery, user_id: in
     except NotConsented:  # a /forget landed between the two writes: it wins
         return
     chat = query.message.chat
+    dialogs = await services.dialogs_for(query.from_user)
     reading = query.message.reply_to_message  # the question is a reply to the reading: give it "Not quite"
     if reading is not None:
-        markup = keyboards.not_quite(services.codec, services.dialogs, user_id, checkin)
+        markup = keyboards.not_quite(services.codec, dialogs, user_id, checkin)
         await _quietly(chat.get_bot().edit_message_reply_markup(chat.id, reading.message_id, reply_markup=markup))
-    await follow_up_checkin(services, chat, user_id, checkin, data.reading)
+    await follow_up_checkin(services, chat, user_id, checkin, data.reading, dialogs=dialogs)
 
 
 async def _decline(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
     await services.store.set_consent(user_id, False)
     log.info("a person chose to keep no check-ins")
+    dialogs = await services.dialogs_for(query.from_user)  # before the answer: the edit follows it at once
     await _answer(query)
-    await _quietly(query.edit_message_text(services.dialogs.text("consent.declined")))
+    await _quietly(query.edit_message_text(dialogs.text("consent.declined")))
 
 
 ROUTES: dict[Action, Route] = {

@@ -27,7 +27,8 @@ def reply_with(key: str) -> Handler:
         message = update.effective_message
         assert message is not None
         services = services_of(context)
-        await message.reply_text(services.dialogs.text(key, rng=services.rng))
+        dialogs = await services.dialogs_for(update.effective_user)
+        await message.reply_text(dialogs.text(key, rng=services.rng))
 
     reply.__name__ = f"reply_{key}"
     return reply
@@ -41,8 +42,9 @@ def reply_with_consent_choice(key: str) -> Handler:
         assert message is not None and user is not None
         services = services_of(context)
         given = await services.store.consent_at(user.id) is not None
-        markup = keyboards.consent_choice(services.codec, services.dialogs, user.id, given=given)
-        await message.reply_text(services.dialogs.text(key, rng=services.rng), reply_markup=markup)
+        dialogs = await services.dialogs_for(user)
+        markup = keyboards.consent_choice(services.codec, dialogs, user.id, given=given)
+        await message.reply_text(dialogs.text(key, rng=services.rng), reply_markup=markup)
 
     reply.__name__ = f"reply_{key}_with_consent_choice"
     return reply

@@ -24,7 +24,8 @@ async def on_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     assert message is not None and user is not None and chat is not None
-    ticket = await admit_or_explain(services.export_limiter, user.id, message, services.dialogs, "export_rate_limited")
+    dialogs = await services.dialogs_for(user)
+    ticket = await admit_or_explain(services.export_limiter, user.id, message, dialogs, "export_rate_limited")
     if ticket is None:
         return
     store = services.store
@@ -50,5 +51,6 @@ async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    markup = keyboards.forget(services.codec, services.dialogs, user.id, int(time.time() // 60))
-    await message.reply_text(services.dialogs.text("forget_confirm.text"), reply_markup=markup)
+    dialogs = await services.dialogs_for(user)
+    markup = keyboards.forget(services.codec, dialogs, user.id, int(time.time() // 60))
+    await message.reply_text(dialogs.text("forget_confirm.text"), reply_markup=markup)

@@ -28,5 +28,6 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     """Reply once with the private-chat pointer when addressed; never analyse photos in groups."""
     message = update.effective_message
     if message is not None and addressed_to_bot(message, context.bot.username, context.bot.id):
-        await message.reply_text(services_of(context).dialogs.text("group_chat"))
+        dialogs = await services_of(context).dialogs_for(update.effective_user)
+        await message.reply_text(dialogs.text("group_chat"))
     raise ApplicationHandlerStop

@@ -25,10 +25,10 @@ from bot.history_calendar import (
     year_start,
     zone_of,
 )
-from bot.history_chart import MoodPoint, dominant, points_from_checkins, render_chart, trend_words
-from bot.replies import MAX_CAPTION, clip, emoji
-from bot.time_zones import days_ago_start
+from bot.history_chart import MIN_FOR_TREND, MoodPoint, dominant, points_from_checkins, render_chart, trend
+from bot.replies import MAX_CAPTION, clip, emoji, emotion_word, percent
 from bot.services import services_of
+from bot.time_zones import days_ago_start
 from catalog import EMOTIONS
 from dialogs import Dialogs
 from dialogs.keys import MONTH_KEYS, WEEKDAY_KEYS
@@ -58,10 +58,24 @@ def summary_text(dialogs: Dialogs, period_label: str, points: list[MoodPoint]) -
             "history_header_one" if len(points) == 1 else "history_header", period=period_label, count=len(points)
         ),
         dialogs.text("history_most_often", label=top),
-        trend_words(points),
+        trend_text(dialogs, points),
         dialogs.text("history_disclaimer"),
     ]
     return "\n".join(lines)
+
+
+def trend_text(dialogs: Dialogs, points: list[MoodPoint]) -> str:
+    """The trend sentence: which way the second half of the period went, with the shares behind it."""
+    found = trend(points)
+    if found is None:
+        return dialogs.text("history.trend_too_few", count=MIN_FOR_TREND)
+    return dialogs.text(
+        f"history.trend.{found.direction}",
+        positive_before=percent(found.positive_before),
+        positive_after=percent(found.positive_after),
+        negative_before=percent(found.negative_before),
+        negative_after=percent(found.negative_after),
+    )
 
 
 def emotion_name(dialogs: Dialogs, emotion: str) -> str:
@@ -71,8 +85,10 @@ def emotion_name(dialogs: Dialogs, emotion: str) -> str:
 
 
 def _badge(dialogs: Dialogs, emotion: str) -> str:
-    """ "😊 happy" for one of the seven; the neutral name for anything else (a self-reported "mixed")."""
-    return f"{emoji(dialogs, emotion)} {emotion}" if emotion in dialogs.emotions else emotion_name(dialogs, emotion)
+    """ "😊 happy" in the dialogs' language; the neutral name for a mood without words of its own."""
+    if emotion not in dialogs.emotions:
+        return emotion_name(dialogs, emotion)
+    return f"{emoji(dialogs, emotion)} {emotion_word(dialogs, emotion)}"
 
 
 def days_text(dialogs: Dialogs, streak: Streaks, leanings: list[tuple[int, str]]) -> str:
@@ -116,7 +132,7 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     services = services_of(context)
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     assert message is not None and user is not None and chat is not None
-    dialogs = services.dialogs
+    dialogs = await services.dialogs_for(user)
     key = parse_period(context.args)
     if key is None:
         await message.reply_text(dialogs.text("history_usage"))

@@ -32,8 +32,9 @@ async def on_mood(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     services = services_of(context)
-    markup = keyboards.quick_checkin(services.codec, services.dialogs, user.id)
-    await message.reply_text(services.dialogs.text("mood.prompt"), reply_markup=markup)
+    dialogs = await services.dialogs_for(user)
+    markup = keyboards.quick_checkin(services.codec, dialogs, user.id)
+    await message.reply_text(dialogs.text("mood.prompt"), reply_markup=markup)
 
 
 async def _menu(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
@@ -42,8 +43,9 @@ async def _menu(services: Services, query: CallbackQuery, user_id: int, data: Bu
         await stale(services, query)
         return
     await answer(query)
-    markup = keyboards.quick_checkin(services.codec, services.dialogs, user_id)
-    await query.message.chat.send_message(services.dialogs.text("mood.prompt"), reply_markup=markup)
+    dialogs = await services.dialogs_for(query.from_user)
+    markup = keyboards.quick_checkin(services.codec, dialogs, user_id)
+    await query.message.chat.send_message(dialogs.text("mood.prompt"), reply_markup=markup)
 
 
 async def _pick(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
@@ -65,7 +67,7 @@ async def _pick(services: Services, query: CallbackQuery, user_id: int, data: Bu
 
 async def _ask_to_keep(services: Services, query: CallbackQuery, user_id: int, emotion: str) -> None:
     """Not agreed yet: the prompt becomes the consent question; or, for a person who said no, says so."""
-    dialogs = services.dialogs
+    dialogs = await services.dialogs_for(query.from_user)
     if await services.store.declined(user_id):
         await quietly(query.edit_message_text(dialogs.text("consent.not_kept")))
         return
@@ -86,13 +88,14 @@ async def _consent_mood(services: Services, query: CallbackQuery, user_id: int, 
         checkin = await services.store.add_self_report(user_id, data.emotion, message_id=query.message.message_id)
     except NotConsented:  # a /forget landed between the two writes: it wins
         return
-    await _kept(services, query, user_id, checkin, services.dialogs.text("consent.given") + "\n\n")
+    dialogs = await services.dialogs_for(query.from_user)
+    await _kept(services, query, user_id, checkin, dialogs.text("consent.given") + "\n\n")
 
 
 async def _kept(services: Services, query: CallbackQuery, user_id: int, checkin_id: int, before: str) -> None:
     """The prompt says what was kept (with "Add a note"), then the offer for the stored mood."""
     assert query.message is not None
-    dialogs = services.dialogs
+    dialogs = await services.dialogs_for(query.from_user)
     # The stored mood, not the pressed one: two taps racing each other both find the first check-in.
     checkin = await services.store.get_checkin(user_id, checkin_id)
     if checkin is None:  # forgotten in between
@@ -101,7 +104,7 @@ async def _kept(services: Services, query: CallbackQuery, user_id: int, checkin_
     text = before + dialogs.text("mood.saved", label=dialogs.label(emotion))
     markup = keyboards.add_note(services.codec, dialogs, user_id, checkin.id)
     await quietly(query.edit_message_text(text, reply_markup=markup))
-    await follow_up_self_report(services, query.message.chat, user_id, checkin.id, emotion)
+    await follow_up_self_report(services, query.message.chat, user_id, checkin.id, emotion, dialogs=dialogs)
 
 
 ROUTES = {

@@ -54,7 +54,8 @@ async def _ask(services: Services, query: CallbackQuery, user_id: int, data: But
     await answer(query)
     until = (store.now() + NOTE_WAIT).isoformat()
     await store.update_settings(user_id, **{PENDING_KEY: {"checkin": checkin.id, "until": until}})
-    await query.message.chat.send_message(services.dialogs.text("mood.note_prompt", max=MAX_NOTE))
+    dialogs = await services.dialogs_for(query.from_user)
+    await query.message.chat.send_message(dialogs.text("mood.note_prompt", max=MAX_NOTE))
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -62,13 +63,14 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None and message.text is not None
     services = services_of(context)
-    store, dialogs = services.store, services.dialogs
+    store = services.store
     settings = await store.settings(user.id)
     checkin_id = pending_checkin(settings, store.now())
     if checkin_id is None:
         if PENDING_KEY in settings:  # expired: forget it, and answer the text as any other
             await store.update_settings(user.id, **{PENDING_KEY: None})
         return
+    dialogs = await services.dialogs_for(user)
     note = message.text.strip()
     if len(note) > MAX_NOTE:  # still pending: the person can send a shorter one
         await message.reply_text(dialogs.text("mood.note_too_long", length=len(note), max=MAX_NOTE), do_quote=True)

@@ -26,6 +26,7 @@ from bot.handlers.guards import admit_or_explain, show_chat_action
 from bot.rate_limit import Ticket
 from bot.recognition import Recognition, main_face, reading_text, recognise_in_pool
 from bot.services import Services, services_of, settings_of
+from dialogs import Dialogs
 from fer_engine import ImageError, ImageTooLarge
 from storage import NotConsented
 
@@ -49,7 +50,8 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     assert message is not None and message.document is not None
     document = message.document
     if not _may_be_image(document):
-        await message.reply_text(services_of(context).dialogs.text("not_an_image"), do_quote=True)
+        dialogs = await services_of(context).dialogs_for(update.effective_user)
+        await message.reply_text(dialogs.text("not_an_image"), do_quote=True)
         return
     await _handle_image(update, context, document)
 
@@ -68,23 +70,28 @@ async def _handle_image(update: Update, context: ContextTypes.DEFAULT_TYPE, medi
     services, settings = services_of(context), settings_of(context)
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     assert message is not None and user is not None and chat is not None
-    dialogs = services.dialogs
+    dialogs = await services.dialogs_for(user)
     ticket = await admit_or_explain(services.limiter, user.id, message, dialogs, "rate_limited")
     if ticket is None:
         return
     try:
-        result = await _recognise(services, settings, message, chat, media, ticket)
+        result = await _recognise(services, settings, dialogs, message, chat, media, ticket)
     finally:
         ticket.close()  # idempotent; also when cancelled before the ticket was entered
     if result is not None:
-        await _reply_reading(services, update, result)
+        await _reply_reading(services, dialogs, update, result)
 
 
 async def _recognise(
-    services: Services, settings: Settings, message: Message, chat: Chat, media: PhotoSize | Document, ticket: Ticket
+    services: Services,
+    settings: Settings,
+    dialogs: Dialogs,
+    message: Message,
+    chat: Chat,
+    media: PhotoSize | Document,
+    ticket: Ticket,
 ) -> Recognition | None:
     """Check the size, download into memory, recognise in the pool; None when a refusal was already sent."""
-    dialogs = services.dialogs
     await show_chat_action(chat, ChatAction.TYPING)  # at once, even if this photo waits for earlier ones
     too_large = dialogs.text("too_large", max_mb=settings.max_upload_label)
     if media.file_size is not None and media.file_size > settings.max_upload_bytes:
@@ -114,10 +121,10 @@ async def _recognise(
     return None
 
 
-async def _reply_reading(services: Services, update: Update, result: Recognition) -> None:
+async def _reply_reading(services: Services, dialogs: Dialogs, update: Update, result: Recognition) -> None:
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     assert message is not None and user is not None and chat is not None
-    dialogs, analysis = services.dialogs, result.analysis
+    analysis = result.analysis
     log.info("photo analysed: %d face(s) in %.0f ms", len(analysis.faces), result.seconds * 1000)
     text = reading_text(dialogs, analysis)
     face = main_face(analysis)
@@ -144,7 +151,7 @@ async def _reply_reading(services: Services, update: Update, result: Recognition
         return
     assert face.probabilities is not None
     if checkin is not None:
-        await follow_up_checkin(services, chat, user.id, checkin, face.probabilities)
+        await follow_up_checkin(services, chat, user.id, checkin, face.probabilities, dialogs=dialogs)
     elif await services.store.declined(user.id):
         await chat.send_message(dialogs.text("consent.not_kept"))
     else:

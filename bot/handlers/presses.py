@@ -21,7 +21,8 @@ async def answer(query: CallbackQuery, text: str | None = None) -> None:
 
 async def stale(services: Services, query: CallbackQuery) -> None:
     """Answer a press whose button no longer means anything (tampered, old, someone else's, gone)."""
-    await answer(query, services.dialogs.text("stale_button"))
+    dialogs = await services.dialogs_for(query.from_user)
+    await answer(query, dialogs.text("stale_button"))
 
 
 async def quietly(action: Awaitable[object]) -> None:
