@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
@@ -18,8 +18,9 @@ import matplotlib
 matplotlib.use("Agg")  # before anything else touches a backend: the bot has no display
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
+from matplotlib.dates import AutoDateLocator, num2date  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from catalog import EMOTIONS  # noqa: E402
 from storage import CheckIn  # noqa: E402
@@ -38,6 +39,9 @@ POSITIVE = frozenset({"happy"})
 NEGATIVE = frozenset({"sad", "fear", "angry", "disgust"})
 #: Fewer check-ins than this give no trend sentence (halves of one or two say nothing).
 MIN_FOR_TREND = 4
+#: Time axes spanning up to SHORT_SPAN read as clock times, up to LONG_SPAN as days, beyond as months.
+SHORT_SPAN = timedelta(days=2)
+LONG_SPAN = timedelta(days=300)
 #: A change in (positive share - negative share) between the halves at least this big counts as a trend.
 TREND_STEP = 0.2
 
@@ -139,7 +143,33 @@ def trend(points: Sequence[MoodPoint]) -> Trend | None:
     return Trend(direction, pos1, pos2, neg1, neg2)
 
 
-def render_chart(points: Sequence[MoodPoint], title: str, zone: tzinfo = timezone.utc) -> bytes:
+@dataclass(frozen=True)
+class ChartLabels:
+    """The words drawn on the chart, in the person's language (dialogs/history.yaml and names.yaml)."""
+
+    title: str
+    scale: tuple[str, str, str]  # the low, neutral and bright ends of the mood axis
+    time_axis: str
+    average: str
+    emotions: Mapping[str, str]  # emotion -> its name in the legend
+    months_short: Sequence[str]  # 12, January first: dates are written from these, never the system locale
+
+
+def date_formatter(zone: tzinfo, months_short: Sequence[str], span: timedelta) -> FuncFormatter:
+    """Tick labels in the person's zone and language: times within a day or two, else "5 Mar" (or "Mar 2026")."""
+
+    def label(value: float, _position: int | None = None) -> str:
+        at = num2date(value, tz=zone)
+        if span <= SHORT_SPAN:
+            return at.strftime("%H:%M")  # digits only: no locale words
+        if span <= LONG_SPAN:
+            return f"{at.day} {months_short[at.month - 1]}"
+        return f"{months_short[at.month - 1]} {at.year}"
+
+    return FuncFormatter(label)
+
+
+def render_chart(points: Sequence[MoodPoint], labels: ChartLabels, zone: tzinfo = timezone.utc) -> bytes:
     """A PNG of mood over time: one dot per check-in coloured by emotion, and a running average line.
 
     The time axis reads in ``zone`` (the person's), so a check-in at 08:00 their time shows at 08:00.
@@ -154,20 +184,21 @@ def render_chart(points: Sequence[MoodPoint], title: str, zone: tzinfo = timezon
         values = [p.valence for p in points]
         ax.axhline(0.0, color="#cccccc", linewidth=1, zorder=1)
         if len(points) > 1:
-            ax.plot(times, running_average(values), color="#444444", linewidth=1.5, zorder=2, label="running average")
+            average = running_average(values)
+            ax.plot(times, average, color="#444444", linewidth=1.5, zorder=2, label=labels.average)
         for emotion in sorted({p.emotion for p in points}, key=emotion_rank):
             mine = [p for p in points if p.emotion == emotion]
             xs, ys = [p.at for p in mine], [p.valence for p in mine]
-            ax.scatter(xs, ys, s=40, color=COLOURS.get(emotion, OTHER_COLOUR), zorder=3, label=emotion)
+            name = labels.emotions.get(emotion, emotion)
+            ax.scatter(xs, ys, s=40, color=COLOURS.get(emotion, OTHER_COLOUR), zorder=3, label=name)
         if min(times) == max(times):  # one moment: give the axis some width instead of a zero-length range
             ax.set_xlim(times[0] - timedelta(hours=1), times[0] + timedelta(hours=1))
         ax.set_ylim(-1.15, 1.15)
-        ax.set_yticks([-1.0, 0.0, 1.0], ["low", "neutral", "bright"])
-        locator = AutoDateLocator(tz=zone)
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=zone))
-        ax.set_title(title)
-        ax.set_xlabel(f"time ({zone})")
+        ax.set_yticks([-1.0, 0.0, 1.0], list(labels.scale))
+        ax.xaxis.set_major_locator(AutoDateLocator(tz=zone))
+        ax.xaxis.set_major_formatter(date_formatter(zone, labels.months_short, max(times) - min(times)))
+        ax.set_title(labels.title)
+        ax.set_xlabel(labels.time_axis)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
         ax.grid(axis="x", color="#eeeeee")
         buffer = io.BytesIO()

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+from matplotlib.dates import date2num
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.downloads import ByteBudget
-from bot.handlers.history import parse_period, summary_text, trend_text
-from bot.history_chart import MoodPoint, dominant, mood_point, render_chart, running_average
+from bot.handlers.history import chart_labels, parse_period, summary_text, trend_text
+from bot.history_chart import MoodPoint, date_formatter, dominant, mood_point, render_chart, running_average
 from bot.keyboards import mark_vote
 from bot.logging_setup import RedactingFormatter
 from bot.polling import HandledTracker
@@ -20,6 +22,7 @@ from bot.recognition import reading_text
 from bot.replies import clip, emotion_share, percent
 from bot.support import needs_support, should_show_notice
 from dialogs import load_dialogs
+from dialogs.i18n import load_texts
 from fer_engine import Analysis, Box, FaceResult
 
 DIALOGS = load_dialogs()
@@ -97,11 +100,24 @@ def test_dominant_and_valence() -> None:
 
 
 def test_chart_is_a_png() -> None:
-    png = render_chart(points("hsnah"), "Your expressions, last 7 days")
+    labels = chart_labels(DIALOGS, "last 7 days", ZoneInfo("UTC"))
+    png = render_chart(points("hsnah"), labels)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
-    assert render_chart(points("h"), "one")[:4] == b"\x89PNG"
+    assert render_chart(points("h"), labels)[:4] == b"\x89PNG"
     with pytest.raises(ValueError):
-        render_chart([], "none")
+        render_chart([], labels)
+
+
+def test_chart_words_and_dates_follow_the_language() -> None:
+    spanish = load_texts().for_language("es")
+    labels = chart_labels(spanish, spanish.text("history_periods.7d"), ZoneInfo("Europe/Madrid"))
+    assert labels.title == "Tus expresiones, los últimos 7 días" and labels.time_axis == "hora (Europe/Madrid)"
+    assert labels.emotions["happy"] == "alegría" and labels.scale[2] == "luminoso"
+    at = date2num(datetime(2026, 3, 5, 23, 30, tzinfo=timezone.utc))  # 00:30 on the 6th in Madrid
+    assert date_formatter(ZoneInfo("Europe/Madrid"), labels.months_short, timedelta(days=20))(at) == "6 mar"
+    assert date_formatter(ZoneInfo("Europe/Madrid"), labels.months_short, timedelta(hours=5))(at) == "00:30"
+    assert date_formatter(ZoneInfo("UTC"), labels.months_short, timedelta(days=400))(at) == "mar 2026"
+    assert render_chart(points("hsnah"), labels, ZoneInfo("Europe/Madrid"))[:4] == b"\x89PNG"
 
 
 def test_history_period_and_summary() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.constants import ChatAction
@@ -25,7 +26,15 @@ from bot.history_calendar import (
     year_start,
     zone_of,
 )
-from bot.history_chart import MIN_FOR_TREND, MoodPoint, dominant, points_from_checkins, render_chart, trend
+from bot.history_chart import (
+    MIN_FOR_TREND,
+    ChartLabels,
+    MoodPoint,
+    dominant,
+    points_from_checkins,
+    render_chart,
+    trend,
+)
 from bot.replies import MAX_CAPTION, clip, emoji, emotion_word, percent
 from bot.services import services_of
 from bot.time_zones import days_ago_start
@@ -122,6 +131,22 @@ def calendar_labels(dialogs: Dialogs, period_label: str, emotions: set[str]) -> 
     )
 
 
+def chart_labels(dialogs: Dialogs, period_label: str, zone: ZoneInfo) -> ChartLabels:
+    """The words of the mood chart in the person's language."""
+    return ChartLabels(
+        title=dialogs.text("history.chart_title", period=period_label),
+        scale=(
+            dialogs.text("history.chart_low"),
+            dialogs.text("history.chart_neutral"),
+            dialogs.text("history.chart_bright"),
+        ),
+        time_axis=dialogs.text("history.chart_time", zone=str(zone)),
+        average=dialogs.text("history.chart_average"),
+        emotions={e: emotion_word(dialogs, e) for e in dialogs.emotions},
+        months_short=[dialogs.text(f"history.months_short.{key}") for key in MONTH_KEYS],
+    )
+
+
 def _moments(checkins: list[CheckIn]) -> list[tuple[datetime, str]]:
     """(time, emotion as the person said): a correction or a self-report counts over the model's reading."""
     return [(c.at, c.effective_emotion) for c in checkins]
@@ -161,7 +186,7 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     caption = clip(days_text(dialogs, streak, weekday_leanings(_moments(checkins), zone)), MAX_CAPTION)
     labels = calendar_labels(dialogs, label, set(days.values()))
     async with ticket:
-        png = await asyncio.to_thread(render_chart, points, f"Your expressions, {label}", zone)
+        png = await asyncio.to_thread(render_chart, points, chart_labels(dialogs, label, zone), zone)
         calendar = await asyncio.to_thread(render_calendar, days, first, today, labels, year_view=period is None)
     if len(text) <= MAX_CAPTION:
         await message.reply_photo(png, caption=text)
