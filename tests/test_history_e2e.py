@@ -66,7 +66,7 @@ async def test_calendar_streaks_and_weekdays_in_berlin_across_the_dst_change(
     monday = await store.add_checkin(ALICE, HAPPY, "happy", 1, at=berlin(30, 23, 30))
     await store.correct_checkin(ALICE, monday, "sad")  # as the person said: this Monday was sad
     await store.add_checkin(ALICE, HAPPY, "happy", 1, at=berlin(31, 0, 15))
-    monkeypatch.setattr(store, "_clock", lambda: berlin(31, 12, 0))  # "today" is Tuesday 31 March in Berlin
+    monkeypatch.setattr(bot.services, "clock", lambda: berlin(31, 12, 0))  # "today" is Tuesday 31 March in Berlin
 
     alice = Person(http, ALICE)
     sent = await alice.say("/history")
@@ -85,12 +85,12 @@ async def test_calendar_streaks_and_weekdays_in_berlin_across_the_dst_change(
 
     # "all": the year in pixels arrives too, with the same streaks; a day later without a check-in the
     # streak still stands, two days later it is broken but the longest stays.
-    monkeypatch.setattr(store, "_clock", lambda: berlin(1, 12, 0, month=4))
+    monkeypatch.setattr(bot.services, "clock", lambda: berlin(1, 12, 0, month=4))
     sent = await alice.say("/history all")
     _, year = await alice.replies(sent, 2)
     await picture(http, year)
     assert DIALOGS.text("history.streaks", current=5, longest=5) in year["caption"]
-    monkeypatch.setattr(store, "_clock", lambda: berlin(2, 12, 0, month=4))
+    monkeypatch.setattr(bot.services, "clock", lambda: berlin(2, 12, 0, month=4))
     sent = await alice.say("/history all")
     _, year = await alice.replies(sent, 2)
     assert DIALOGS.text("history.streaks", current=0, longest=5) in year["caption"]

@@ -163,7 +163,7 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await message.reply_text(dialogs.text("history_usage"))
         return
     period = PERIODS[key]
-    now = services.store.now()
+    now = services.clock()  # "today" and the period, in the person's zone; tests move this clock
     zone = zone_of(await services.store.settings(user.id))
     # "The last 7 days" are today and the six days before it, counted in the person's zone.
     since = days_ago_start(now, zone, period.days) if period is not None else None
