@@ -30,7 +30,9 @@ SIGNATURE_BYTES = 8
 _SIGNATURE_CHARS = 11  # base64url of 8 bytes, without padding
 _ID_RE = re.compile(r"^[0-9a-z]{1,13}$")
 #: Fields that are non-negative integers, sent in base 36.
-INT_FIELDS = frozenset({"checkin", "rec", "issued", "faces", "section", "choice", "minute", "window", "days", "day"})
+INT_FIELDS = frozenset(
+    {"checkin", "rec", "issued", "faces", "section", "choice", "minute", "window", "days", "day", "lang"}
+)
 #: A reading's probabilities are sent as one byte each: 0..READING_STEPS.
 READING_STEPS = 255
 _READING_RE = re.compile(r"^[A-Za-z0-9_-]{10}$")  # base64url of 7 bytes, unpadded
@@ -62,6 +64,7 @@ class Action(str, Enum):
     REMIND = "R"  # set the daily reminder (a local minute of the day and a window), or turn it off
     RETENTION = "T"  # how long check-ins are kept (days; 0 = forever)
     WEEKLY = "W"  # the weekly summary's day (0-6 = Monday-Sunday, 7 = off)
+    LANGUAGE = "L"  # the language to answer in (an index into bot.languages.language_choices(), or follow Telegram)
 
 
 #: The fields each action carries, in wire order.
@@ -89,6 +92,7 @@ FIELDS: dict[Action, tuple[str, ...]] = {
     Action.REMIND: ("minute", "window"),
     Action.RETENTION: ("days",),
     Action.WEEKLY: ("day",),
+    Action.LANGUAGE: ("lang",),
 }
 
 
@@ -111,6 +115,7 @@ class ButtonData:
     window: int | None = None  # minutes after ``minute`` the reminder may come at random (0 = exactly)
     days: int | None = None  # days check-ins are kept (0 = forever)
     day: int | None = None  # a weekday, 0 = Monday (7 = off)
+    lang: int | None = None  # an index into bot.languages.language_choices(), or its length to follow Telegram
 
 
 class ButtonError(ValueError):

@@ -83,7 +83,7 @@ async def _notice_then_offer(
     if state.show_notice:
         await chat.send_message(dialogs.text("support_notice"))
     await send_offer(services, chat, user_id, checkin, emotion, text, supportive=state.supportive, dialogs=dialogs)
-    await time_zone.ask_once(services, chat, user_id)  # after the first kept check-in only
+    await time_zone.ask_once(services, chat, user_id, dialogs)  # after the first kept check-in only
 
 
 async def send_items(

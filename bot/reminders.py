@@ -19,12 +19,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 
 from bot import keyboards
+from bot.languages import language_of
 from bot.services import Services
 from bot.time_zones import local_day_start, zone_of
+from dialogs import Dialogs
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +137,10 @@ class ReminderScheduler:
             return sent
 
     async def _remind(self, bot: Bot, user_id: int, now: datetime) -> bool:
-        store, dialogs = self._services.store, self._services.dialogs
+        store = self._services.store
         due = self._next[user_id]
         settings = await store.settings(user_id)
+        dialogs = self._dialogs(settings)
         self._schedule(user_id, settings, now)  # the next one first: a failure below must not repeat this one
         reminder = reminder_of(settings)
         if reminder is None:
@@ -147,9 +150,10 @@ class ReminderScheduler:
         if await store.checkins(user_id, since=day_start):
             log.info("reminder skipped: already checked in today")
             return False
+        text = dialogs.text("settings.remind.text", rng=self._services.rng)
+        markup = keyboards.quick_checkin(self._services.codec, dialogs, user_id)  # say how you feel, no selfie needed
         try:
-            await bot.send_message(user_id, dialogs.text("settings.remind.text", rng=self._services.rng),
-                                   reply_markup=self._markup(user_id))  # fmt: skip
+            await bot.send_message(user_id, text, reply_markup=markup)
         except Forbidden:
             await store.update_settings(user_id, **{SETTING: None})
             self._next.pop(user_id, None)
@@ -160,6 +164,7 @@ class ReminderScheduler:
             return False
         return True
 
-    def _markup(self, user_id: int) -> InlineKeyboardMarkup:
-        """The quick check-in buttons (say how you feel without a selfie)."""
-        return keyboards.quick_checkin(self._services.codec, self._services.dialogs, user_id)
+    def _dialogs(self, settings: dict[str, Any]) -> Dialogs:
+        """The person's chosen language (no update here, so no Telegram language_code to follow): else English."""
+        texts = self._services.texts
+        return texts.for_language(language_of(settings, None)) if texts is not None else self._services.dialogs

@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
 
 from bot.callback_data import Action, ButtonCodec, ButtonData
 from bot.keyboards import _button, _rows
+from bot.languages import language_choices
 from bot.time_zones import CHOICES, choice_label
 from dialogs import Dialogs
 from dialogs.keys import SETTINGS_WEEKDAYS
@@ -22,6 +23,8 @@ WEEKLY_OFF = 7
 #: Reminder buttons: exact local times (minutes of the day), then windows (start minute, length in minutes).
 REMINDER_TIMES: tuple[int, ...] = (8 * 60, 9 * 60, 12 * 60, 18 * 60, 20 * 60, 21 * 60, 22 * 60)
 REMINDER_WINDOWS: tuple[tuple[int, int], ...] = ((9 * 60, 180), (18 * 60, 180))
+#: The ``lang`` of "follow my Telegram app" (one past the last of bot.languages.language_choices()).
+FOLLOW_TELEGRAM = len(language_choices())
 #: How long check-ins may be kept, in days (0 = forever), with their dialog keys.
 RETENTION_DAYS: dict[int, str] = {0: "settings.retention.forever", 365: "settings.retention.days_365",
                                   90: "settings.retention.days_90"}  # fmt: skip
@@ -35,6 +38,7 @@ class Section(IntEnum):
     REMINDER = 2
     RETENTION = 3
     WEEKLY = 4
+    LANGUAGE = 5
 
 
 #: The /settings menu's buttons: label key -> the section it opens.
@@ -43,6 +47,7 @@ MENU_SECTIONS: dict[str, Section] = {
     "settings.menu.reminder_label": Section.REMINDER,
     "settings.menu.retention_label": Section.RETENTION,
     "settings.menu.weekly_label": Section.WEEKLY,
+    "settings.menu.language_label": Section.LANGUAGE,
 }
 
 
@@ -86,9 +91,7 @@ def location_request(dialogs: Dialogs) -> ReplyKeyboardMarkup:
 
 def reminders(codec: ButtonCodec, dialogs: Dialogs, user_id: int, *, back: bool = False) -> InlineKeyboardMarkup:
     """Common times (four per row), the random windows, "No reminder" (and "Back")."""
-    times = [
-        _button(codec, user_id, hhmm(m), ButtonData(Action.REMIND, minute=m, window=0)) for m in REMINDER_TIMES
-    ]
+    times = [_button(codec, user_id, hhmm(m), ButtonData(Action.REMIND, minute=m, window=0)) for m in REMINDER_TIMES]
     windows = [
         _button(
             codec,
@@ -128,3 +131,14 @@ def zone_done(
     back = dialogs.text("settings.menu.back_label")
     came_from_settings = markup is not None and any(b.text == back for row in markup.inline_keyboard for b in row)
     return InlineKeyboardMarkup([_back(codec, dialogs, user_id)]) if came_from_settings else None
+
+
+def languages(codec: ButtonCodec, dialogs: Dialogs, user_id: int) -> InlineKeyboardMarkup:
+    """Each language in its own name, "Follow my Telegram app", then "Back"."""
+    buttons = [
+        _button(codec, user_id, name, ButtonData(Action.LANGUAGE, lang=index))
+        for index, (_, name) in enumerate(language_choices())
+    ]
+    follow = ButtonData(Action.LANGUAGE, lang=FOLLOW_TELEGRAM)
+    auto = _button(codec, user_id, dialogs.text("settings.language.auto_label"), follow)
+    return InlineKeyboardMarkup([buttons, [auto], _back(codec, dialogs, user_id)])

@@ -123,10 +123,15 @@ async def test_settings_changes_take_effect(bot: Bot, http: aiohttp.ClientSessio
     store = bot.services.store
     sent = await alice.say("/settings")
     [menu] = await alice.replies(sent, 1)
-    assert menu["text"] == DIALOGS.text("settings.menu.text", zone="UTC (UTC)", reminder=DIALOGS.text(
-        "settings.remind.off"), retention=DIALOGS.text("settings.retention.forever"),
-        weekly=DIALOGS.text("settings.weekly.off"))  # fmt: skip
-    sections = ("zone_label", "reminder_label", "retention_label", "weekly_label")
+    assert menu["text"] == DIALOGS.text(
+        "settings.menu.text",
+        zone="UTC (UTC)",
+        reminder=DIALOGS.text("settings.remind.off"),
+        retention=DIALOGS.text("settings.retention.forever"),
+        weekly=DIALOGS.text("settings.weekly.off"),
+        language=DIALOGS.text("settings.language.auto", name="English"),  # no language_code in the sandbox
+    )
+    sections = ("zone_label", "reminder_label", "retention_label", "weekly_label", "language_label")
     assert labels(menu) == [DIALOGS.text(f"settings.menu.{key}") for key in sections]
 
     # Weekly summary on Sundays: stored as weekday 6, shown in the menu the message turns back into.
@@ -164,6 +169,18 @@ async def test_settings_changes_take_effect(bot: Bot, http: aiohttp.ClientSessio
     settings = await store.settings(ALICE)
     assert "reminder" not in settings and "weekly_summary" not in settings
     assert ALICE not in bot.services.reminders.scheduled
+
+    # The language: Spanish from here on (the menu says so, /help answers in it); then the Telegram app's again.
+    await alice.press(menu, DIALOGS.text("settings.menu.language_label"))
+    await alice.press(await _latest(alice, menu), "Español")
+    menu = await _latest(alice, menu)
+    assert (await store.settings(ALICE))["language"] == "es" and "Español" in menu["text"]
+    spanish = bot.services.texts.for_language("es")
+    [help_text] = await alice.replies(await alice.say("/help"), 1)
+    assert help_text["text"] == spanish.text("help") != DIALOGS.text("help")
+    await alice.press(menu, spanish.text("settings.menu.language_label"))
+    await alice.press(await _latest(alice, menu), spanish.text("settings.language.auto_label"))
+    assert "language" not in await store.settings(ALICE)
 
     # Buttons signed for someone else do nothing.
     forged = ButtonCodec(SECRET).encode(BOB, ButtonData(Action.RETENTION, days=90))

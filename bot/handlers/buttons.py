@@ -239,6 +239,7 @@ ROUTES: dict[Action, Route] = {
     Action.REMIND: settings.on_reminder,
     Action.RETENTION: settings.on_retention,
     Action.WEEKLY: settings.on_weekly,
+    Action.LANGUAGE: settings.on_language,
     **moods.ROUTES,
     **notes.ROUTES,
 }

@@ -16,6 +16,7 @@ from bot.reminders import SETTING, Reminder, parse_time
 from bot.services import Services, services_of
 from bot.settings_keyboards import hhmm
 from bot.time_zones import zone_name
+from dialogs import Dialogs
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,8 @@ TYPED = "reminder"
 OFF_WORDS = frozenset({"off", "no", "none", "stop"})
 
 
-async def set_reminder(services: Services, user_id: int, minute: int | None, window: int = 0) -> str:
+async def set_reminder(services: Services, user_id: int, dialogs: Dialogs, minute: int | None, window: int = 0) -> str:
     """Save the reminder (None: off), reschedule it, and return the confirmation to show."""
-    dialogs = services.dialogs
     value = None if minute is None else Reminder(minute, window).as_setting()
     settings = await services.store.update_settings(user_id, **{SETTING: value})
     await awaiting.stop_expecting(services, user_id)
@@ -46,12 +46,13 @@ async def set_reminder(services: Services, user_id: int, minute: int | None, win
 
 async def on_typed(services: Services, message: Message, user_id: int, text: str) -> bool:
     """A typed time (or "off") after /remind; anything else is explained and the question stays open."""
+    dialogs = await services.dialogs_for(message.from_user)
     word = text.strip().lower()
     minute = parse_time(word)
     if minute is None and word not in OFF_WORDS:
-        await message.reply_text(services.dialogs.text("settings.remind.not_understood"))
+        await message.reply_text(dialogs.text("settings.remind.not_understood"))
         return False
-    await message.reply_text(await set_reminder(services, user_id, minute))
+    await message.reply_text(await set_reminder(services, user_id, dialogs, minute))
     return True
 
 
@@ -66,7 +67,8 @@ async def on_remind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if context.args:
         await on_typed(services, message, user.id, " ".join(context.args))
         return
+    dialogs = await services.dialogs_for(user)
     zone = zone_name(await services.store.settings(user.id))
-    markup = settings_keyboards.reminders(services.codec, services.dialogs, user.id)
-    await message.reply_text(services.dialogs.text("settings.remind.prompt", zone=zone), reply_markup=markup)
+    markup = settings_keyboards.reminders(services.codec, dialogs, user.id)
+    await message.reply_text(dialogs.text("settings.remind.prompt", zone=zone), reply_markup=markup)
     await awaiting.expect(services, user.id, TYPED, services.clock())

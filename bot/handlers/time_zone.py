@@ -21,6 +21,7 @@ from bot.handlers import awaiting
 from bot.replies import clip
 from bot.services import Services, services_of
 from bot.time_zones import CHOICES, SETTING, nearest_zone, offset_label, parse_zone, suggestions
+from dialogs import Dialogs
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,10 @@ TYPED = "zone"
 MAX_ECHO = 40
 
 
-async def ask(services: Services, chat: Chat, user_id: int, *, first: bool = False, back: bool = False) -> None:
+async def ask(
+    services: Services, chat: Chat, user_id: int, dialogs: Dialogs, *, first: bool = False, back: bool = False
+) -> None:
     """The zone buttons; in a private chat also Telegram's "send my location" keyboard, as a second message."""
-    dialogs = services.dialogs
     markup = settings_keyboards.zones(services.codec, dialogs, user_id, services.clock(), back=back)
     question = dialogs.text("settings.zone.ask_first" if first else "settings.zone.ask")
     await chat.send_message(question, reply_markup=markup)
@@ -43,16 +45,16 @@ async def ask(services: Services, chat: Chat, user_id: int, *, first: bool = Fal
         await chat.send_message(hint, reply_markup=settings_keyboards.location_request(dialogs))
 
 
-async def ask_once(services: Services, chat: Chat, user_id: int) -> None:
+async def ask_once(services: Services, chat: Chat, user_id: int, dialogs: Dialogs) -> None:
     """After a kept check-in: ask for the zone the first time only (not when set, or asked before)."""
     settings = await services.store.settings(user_id)
     if settings.get(SETTING) or settings.get(ASKED):
         return
     await services.store.update_settings(user_id, **{ASKED: True})
-    await ask(services, chat, user_id, first=True)
+    await ask(services, chat, user_id, dialogs, first=True)
 
 
-async def set_zone(services: Services, chat: Chat, user_id: int, zone: str) -> None:
+async def set_zone(services: Services, chat: Chat, user_id: int, zone: str, dialogs: Dialogs) -> None:
     """Keep the zone, move the person's reminder to it, and confirm with the local time (the location keyboard goes)."""
     await services.store.update_settings(user_id, **{SETTING: zone})
     await awaiting.stop_expecting(services, user_id)
@@ -61,23 +63,24 @@ async def set_zone(services: Services, chat: Chat, user_id: int, zone: str) -> N
     log.info("a person set their time zone")
     now = services.clock()
     local = now.astimezone(ZoneInfo(zone)).strftime("%H:%M")
-    text = services.dialogs.text("settings.zone.set", zone=zone, offset=offset_label(zone, now), time=local)
+    text = dialogs.text("settings.zone.set", zone=zone, offset=offset_label(zone, now), time=local)
     await chat.send_message(text, reply_markup=ReplyKeyboardRemove())
 
 
 async def on_choice(services: Services, query: CallbackQuery, user_id: int, data: ButtonData) -> None:
     """A zone button: set it; "Other…": ask for a typed name."""
     assert data.choice is not None
+    dialogs = await services.dialogs_for(query.from_user)
     if query.message is None or data.choice > len(CHOICES):
-        await query.answer(services.dialogs.text("stale_button"))
+        await query.answer(dialogs.text("stale_button"))
         return
     chat = query.message.chat
     if data.choice == settings_keyboards.OTHER_ZONE:
         await awaiting.expect(services, user_id, TYPED, services.clock())
-        await chat.send_message(services.dialogs.text("settings.zone.ask_typed"))
+        await chat.send_message(dialogs.text("settings.zone.ask_typed"))
     else:
-        await set_zone(services, chat, user_id, CHOICES[data.choice].zone)
-        menu = settings_keyboards.zone_done(services.codec, services.dialogs, user_id, query.message.reply_markup)
+        await set_zone(services, chat, user_id, CHOICES[data.choice].zone, dialogs)
+        menu = settings_keyboards.zone_done(services.codec, dialogs, user_id, query.message.reply_markup)
         try:  # the question keeps only its way back to /settings, if it had one
             await query.edit_message_reply_markup(reply_markup=menu)
         except BadRequest as exc:  # an old or unchanged message: the setting is what matters
@@ -87,11 +90,11 @@ async def on_choice(services: Services, query: CallbackQuery, user_id: int, data
 
 async def on_typed(services: Services, message: Message, user_id: int, text: str) -> bool:
     """A typed city or zone name (after "Other…"): set it, or say what was not found and suggest close names."""
+    dialogs = await services.dialogs_for(message.from_user)
     zone = parse_zone(text)
     if zone is not None:
-        await set_zone(services, message.chat, user_id, zone)
+        await set_zone(services, message.chat, user_id, zone, dialogs)
         return True
-    dialogs = services.dialogs
     reply = dialogs.text("settings.zone.not_found", text=clip(text.strip(), MAX_ECHO))
     if close := suggestions(text):
         reply += "\n" + dialogs.text("settings.zone.did_you_mean", names=", ".join(close))
@@ -110,7 +113,7 @@ async def on_timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     if context.args:
         await on_typed(services, message, user.id, " ".join(context.args))
         return
-    await ask(services, chat, user.id)
+    await ask(services, chat, user.id, await services.dialogs_for(user))
 
 
 async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -118,4 +121,5 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     assert message is not None and message.location is not None and user is not None and chat is not None
     zone = nearest_zone(message.location.latitude, message.location.longitude)
-    await set_zone(services_of(context), chat, user.id, zone)
+    services = services_of(context)
+    await set_zone(services, chat, user.id, zone, await services.dialogs_for(user))
