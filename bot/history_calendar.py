@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -37,18 +37,6 @@ MIN_WIDTH = 5.6
 MAX_WEEKS = 6
 #: "all" shows this many months, one row each, ending with the current one ("year in pixels").
 YEAR_MONTHS = 12
-UTC = ZoneInfo("UTC")
-
-
-def zone_of(settings: Mapping[str, object]) -> ZoneInfo:
-    """The person's zone from their settings ("timezone"); UTC when absent or not a zone this system knows."""
-    name = settings.get("timezone")
-    if not isinstance(name, str) or not name:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):  # a stale or hand-edited name must not break /history
-        return UTC
 
 
 def local_day(at: datetime, zone: ZoneInfo) -> date:

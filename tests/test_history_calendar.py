@@ -29,7 +29,6 @@ from bot.history_calendar import (
     streaks,
     weekday_leanings,
     year_start,
-    zone_of,
 )
 from dialogs import load_dialogs
 
@@ -114,13 +113,6 @@ def test_weekday_leanings_need_two_check_ins_and_use_local_weekdays() -> None:
     # In UTC+14 the Sunday evenings are Monday noons and the Saturday a Sunday: six Monday check-ins, two each
     # of sad, happy and mixed (a tie goes to EMOTIONS order), and one lone Sunday.
     assert weekday_leanings(moments, ZoneInfo("Pacific/Kiritimati")) == [(0, "happy")]
-
-
-def test_zone_of_settings() -> None:
-    assert zone_of({}) == UTC
-    assert zone_of({"timezone": "Europe/Berlin"}) == BERLIN
-    assert zone_of({"timezone": "Not/AZone"}) == UTC
-    assert zone_of({"timezone": "../../etc/passwd"}) == UTC
 
 
 def test_months_and_labels() -> None:

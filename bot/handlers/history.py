@@ -24,7 +24,6 @@ from bot.history_calendar import (
     streaks,
     weekday_leanings,
     year_start,
-    zone_of,
 )
 from bot.history_chart import (
     MIN_FOR_TREND,
@@ -37,7 +36,7 @@ from bot.history_chart import (
 )
 from bot.replies import MAX_CAPTION, clip, emoji, emotion_word, percent
 from bot.services import services_of
-from bot.time_zones import days_ago_start
+from bot.time_zones import days_ago_start, zone_of
 from catalog import EMOTIONS
 from dialogs import Dialogs
 from dialogs.keys import MONTH_KEYS, WEEKDAY_KEYS
@@ -181,7 +180,7 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     text = summary_text(dialogs, label, points)
     today = local_day(now, zone)
     days = dominant_by_day(day_buckets(_moments(checkins), zone))
-    first = year_start(today) if period is None else local_day(now - period, zone)
+    first = year_start(today) if since is None else local_day(since, zone)  # the same days as the summary
     streak = streaks(day_buckets(_moments(everything), zone), today)
     caption = clip(days_text(dialogs, streak, weekday_leanings(_moments(checkins), zone)), MAX_CAPTION)
     labels = calendar_labels(dialogs, label, set(days.values()))
