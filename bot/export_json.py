@@ -8,10 +8,9 @@ Building it is CPU work proportional to a lifetime of check-ins: call :func:`exp
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from catalog import Catalog
 from storage import CheckIn, Recommendation
@@ -21,15 +20,6 @@ FORMAT_VERSION = 1
 FORMAT_NAME = "moodlens-export"
 #: How feedback is spelled in the file (the database keeps +1/-1).
 FEEDBACK_WORDS = {1: "like", -1: "dislike"}
-
-
-def zone_of(settings: Mapping[str, Any]) -> tuple[str, tzinfo]:
-    """The person's zone name and zone from their settings ("timezone"; absent or unknown = UTC)."""
-    name = settings.get("timezone") or "UTC"
-    try:
-        return name, ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return "UTC", ZoneInfo("UTC")
 
 
 def local_iso(at: datetime, zone: tzinfo) -> str:

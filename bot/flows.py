@@ -14,6 +14,7 @@ from bot.handlers import time_zone
 from bot.replies import items_text, percent
 from bot.services import Services
 from bot.support import needs_support, should_show_notice
+from bot.support_notice import support_notice
 from catalog import EMOTIONS, recommend
 from dialogs import Dialogs
 from storage import NotConsented
@@ -81,7 +82,7 @@ async def _notice_then_offer(
 ) -> None:
     state = await support_state(services, user_id)
     if state.show_notice:
-        await chat.send_message(dialogs.text("support_notice"))
+        await chat.send_message(support_notice(dialogs, await services.store.settings(user_id)))
     await send_offer(services, chat, user_id, checkin, emotion, text, supportive=state.supportive, dialogs=dialogs)
     await time_zone.ask_once(services, chat, user_id, dialogs)  # after the first kept check-in only
 

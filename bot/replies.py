@@ -51,6 +51,8 @@ def item_text(dialogs: Dialogs, item: Item, number: int) -> str:
         minutes=item.minutes or "",
         link=item.link or "",
     )
+    if item.explicit:  # said before anyone presses play
+        body = f"{body}\n{dialogs.text('followups.explicit')}"
     return f"{number}. {body}"
 
 

@@ -35,7 +35,9 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "books": (*_COMMON_KEYS, "creator", "year"),
     "activities": (*_COMMON_KEYS, "minutes"),
 }
-_ALLOWED = frozenset({*_COMMON_KEYS, "creator", "year", "link", "minutes", "support"})
+_ALLOWED = frozenset({*_COMMON_KEYS, "creator", "year", "link", "minutes", "support", "heavy", "explicit"})
+#: Kinds whose items may be marked ``explicit`` (lyrics).
+_EXPLICIT_KINDS = frozenset({"songs"})
 _MAX_WHY = 200
 _MAX_MINUTES = 60
 _MIN_YEAR = 1500
@@ -188,9 +190,9 @@ def _parse_item(raw: Any, kind: str, filename: str, index: int) -> Item:
     emotions = _names(raw["emotions"], EMOTIONS, fail, "emotions", "emotion")
     intents = _names(raw["intents"], INTENTS, fail, "intents", "intent")
 
-    support = raw.get("support", False)
-    if not isinstance(support, bool):
-        raise fail("support", "must be true or false")
+    support, heavy, explicit = (_flag(raw, key, fail) for key in ("support", "heavy", "explicit"))
+    if explicit and kind not in _EXPLICIT_KINDS:
+        raise fail("explicit", f"only {', '.join(sorted(_EXPLICIT_KINDS))} can be explicit")
 
     link = raw.get("link")
     if link is None:
@@ -212,7 +214,17 @@ def _parse_item(raw: Any, kind: str, filename: str, index: int) -> Item:
         link=link,
         minutes=minutes,
         support=support,
+        heavy=heavy,
+        explicit=explicit,
     )
+
+
+def _flag(raw: dict[str, Any], key: str, fail: _Fail) -> bool:
+    """An optional true/false key (absent = false)."""
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise fail(key, "must be true or false")
+    return value
 
 
 def _text(value: Any, fail: _Fail, key: str) -> str:

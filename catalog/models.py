@@ -36,3 +36,8 @@ class Item:
     link: str | None = None
     minutes: int | None = None
     support: bool = False
+    #: Could hurt a low mood (suicide, abuse, war, grief at its rawest): never offered for sad or fear outside
+    #: the supportive flow, however well it is meant (catalog.recommender).
+    heavy: bool = False
+    #: Explicit lyrics (songs): said in the item's text before anyone presses play.
+    explicit: bool = False

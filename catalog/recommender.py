@@ -3,7 +3,8 @@
 Rules, in order:
 
 * The pool is the items of the kind whose ``emotions`` include the emotion. Items the person disliked (feedback
-  ``-1``) are never in it. Items tagged ``support`` are reserved for supportive mode.
+  ``-1``) are never in it. Items tagged ``support`` are reserved for supportive mode, and so, for a low mood (sad,
+  fear, or a self-reported "mixed"), are items tagged ``heavy``: gentle by default.
 * Nothing is repeated until the whole pool has been shown (a "cycle"); then the pool starts over. ``seen`` is read
   oldest -> newest, so cycles are tracked across calls; on a restart the most recently shown items are avoided
   when there are enough others.
@@ -13,6 +14,8 @@ Rules, in order:
 * Picks avoid two items by the same creator in one answer when the scores are close, and support items get
   less of a boost for each one already picked, so supportive answers mix support steps with other soothing ideas.
 * If the pool is smaller than the answer, the rest is filled from other items of the kind.
+* After a happy reading a support item (a helpline, "talk to someone") never comes first: it stays on offer
+  without greeting a smile with a crisis line.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ JITTER = 1.0
 #: The catalog tags items with the seven emotions only; a self-reported "mixed" day draws from the even-keeled
 #: neutral pool, which holds no item that presses one way (no heavy, no high-energy-only picks).
 POOL_OF: dict[str, str] = {MIXED: "neutral"}
+#: Moods for which ``heavy`` items wait for the supportive flow (a mixed day may be a low one too).
+GENTLE_FOR: frozenset[str] = frozenset({"sad", "fear", MIXED})
+#: Moods after which a ``support`` item is never the first pick.
+SUPPORT_NOT_FIRST: frozenset[str] = frozenset({"happy"})
 
 __all__ = ["KINDS", "MAX_COUNT", "MIN_COUNT", "recommend", "score_items"]
 
@@ -63,12 +70,18 @@ def recommend(
         raise ValueError(f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})")
     if emotion not in MOODS:
         raise ValueError(f"unknown emotion {emotion!r} (expected one of {', '.join(MOODS)})")
+    gentle = emotion in GENTLE_FOR and not supportive
+    support_not_first = emotion in SUPPORT_NOT_FIRST
     emotion = POOL_OF.get(emotion, emotion)
     count = max(MIN_COUNT, min(MAX_COUNT, int(count)))
     rng = rng if rng is not None else random.Random()
 
     disliked = {item_id for item_id, vote in feedback.items() if vote < 0}
-    eligible = [it for it in catalog.by_kind(kind) if it.id not in disliked and (supportive or not it.support)]
+    eligible = [
+        it
+        for it in catalog.by_kind(kind)
+        if it.id not in disliked and (supportive or not it.support) and not (gentle and it.heavy)
+    ]
     pool = [it for it in eligible if emotion in it.emotions]
 
     scores = score_items(catalog, eligible, feedback, supportive=supportive)
@@ -93,7 +106,15 @@ def recommend(
         others = [it for it in eligible if it not in picks and it not in pool]
         picks += _pick([it for it in others if it.id not in seen_ids], count - len(picks), keys, picks)
         picks += _pick([it for it in others if it not in picks], count - len(picks), keys, picks)
+    if support_not_first:
+        picks = _support_not_first(picks)
     return picks
+
+
+def _support_not_first(picks: list[Item]) -> list[Item]:
+    """The picks with the best non-support item moved to the front (unchanged when all are support items)."""
+    lead = next((i for i, it in enumerate(picks) if not it.support), 0)
+    return [picks[lead], *picks[:lead], *picks[lead + 1 :]]
 
 
 def score_items(

@@ -117,6 +117,7 @@ _COMMON: dict[str, TextSpec] = {
     "history_disclaimer": _text(),
     **{f"history_periods.{period}": _text() for period in HISTORY_PERIODS},
     "support_notice": _text(),
+    "support_line": _text("country", "line"),  # under the notice when a country is implied (bot/support_notice.py)
     "reading.single": _text("emotion", "share"),
     "reading.faces_header": _text("count"),
     "reading.face": _text("emotion", "share"),
@@ -132,6 +133,7 @@ _FOLLOWUPS: dict[str, TextSpec] = {
     **{f"item.{kind}": _text(*ITEM_FIELDS) for kind in KINDS},
     **{f"open_label.{kind}": _LABEL for kind in KINDS},
     "supportive_intro": _text(),
+    "explicit": _text(),  # under an item with explicit lyrics (bot/replies.item_text)
     "pool_restarted": _text(),
     "nothing_left": _text(),
     "after_items": _text(),
@@ -165,19 +167,6 @@ _HISTORY: dict[str, TextSpec] = {
 
 # Each mood's plain name inside a sentence ("looks mostly {emotion}"), in the language of the sentence.
 _NAMES: dict[str, TextSpec] = {emotion: _LABEL for emotion in MOODS}
-
-
-# Quick check-ins without a selfie (/mood, "Just tell me") and notes on check-ins: bot/handlers/moods.py, notes.py.
-_MOOD: dict[str, TextSpec] = {
-    "prompt": _text(),
-    "just_tell_me_label": _LABEL,
-    "saved": _text("label"),
-    "consent_ask": _text(),
-    "note_label": _LABEL,
-    "note_prompt": _text("max"),
-    "note_too_long": _text("length", "max"),
-    "note_saved": _text(),
-}
 
 
 # /settings, the time zone and reminders (dialogs/settings.yaml).

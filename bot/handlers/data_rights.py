@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
 
 from telegram import Update
 from telegram.constants import ChatAction
 from telegram.ext import ContextTypes
 
-from bot import keyboards
-from bot.export_json import export_json, local_iso, zone_of
+from bot import keyboards, time_zones
+from bot.export_json import export_json, local_iso
 from bot.handlers.guards import admit_or_explain, show_chat_action
 from bot.services import services_of
 
@@ -32,18 +31,19 @@ async def on_export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async with ticket:
         data = await store.export_csv(user.id)
         if len(data.strip().splitlines()) <= 1:  # the header alone: nothing stored
-            await message.reply_text(services.dialogs.text("export_empty"))
+            await message.reply_text(dialogs.text("export_empty"))
             return
-        zone_name, zone = zone_of(await store.settings(user.id))
-        now = datetime.now(timezone.utc)
+        settings = await store.settings(user.id)
+        zone_name, zone = time_zones.zone_name(settings), time_zones.zone_of(settings)
+        now = services.clock()
         checkins, recommendations = await store.checkins(user.id), await store.recommendations(user.id)
         as_json = await asyncio.to_thread(
             export_json, checkins, recommendations, services.catalog, zone_name, zone, now
         )
     await show_chat_action(chat, ChatAction.UPLOAD_DOCUMENT)
     stem = f"moodlens-export-{local_iso(now, zone)[:10]}"
-    await message.reply_document(data, filename=f"{stem}.csv", caption=services.dialogs.text("export_caption"))
-    await message.reply_document(as_json, filename=f"{stem}.json", caption=services.dialogs.text("export.json_caption"))
+    await message.reply_document(data, filename=f"{stem}.csv", caption=dialogs.text("export_caption"))
+    await message.reply_document(as_json, filename=f"{stem}.json", caption=dialogs.text("export.json_caption"))
 
 
 async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
