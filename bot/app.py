@@ -41,7 +41,7 @@ __all__ = ["COMMANDS", "Services", "UpdatesNotStarted", "build_application", "po
 log = logging.getLogger(__name__)
 
 #: The command menu, in order; descriptions come from dialogs (common.commands.*).
-COMMANDS = ("start", "help", "privacy", "mood", "history", "export", "forget")
+COMMANDS = ("start", "help", "privacy", "mood", "history", "remind", "settings", "export", "forget")
 #: Updates handled at once; recognition itself is bounded by the worker pool and the per-person limits.
 CONCURRENT_UPDATES = 64
 

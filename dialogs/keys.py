@@ -47,7 +47,9 @@ _LABEL = _text(shape=Shape.LABEL)
 
 #: The command menu (bot.app.COMMANDS) and the /history periods (bot.handlers.history.PERIODS), whose texts are
 #: looked up by name; tests/test_dialog_keys.py checks both lists against the code.
-MENU_COMMANDS: tuple[str, ...] = ("start", "help", "privacy", "mood", "history", "export", "forget")
+MENU_COMMANDS: tuple[str, ...] = (
+    "start", "help", "privacy", "mood", "history", "remind", "settings", "export", "forget"
+)
 HISTORY_PERIODS: tuple[str, ...] = ("7d", "30d", "all")
 
 #: The month and weekday tables of dialogs/history.yaml (calendar order, Monday first): dates follow the language
