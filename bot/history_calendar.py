@@ -22,7 +22,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from bot.history_chart import COLOURS, OTHER_COLOUR, RENDER_LOCK, emotion_rank
+from bot.history_chart import COLOURS, OTHER_COLOUR, RENDER_LOCK
 from catalog import EMOTIONS
 
 #: A day without a check-in, and the cells outside the month (which are drawn blank).
@@ -30,6 +30,8 @@ EMPTY_COLOUR = "#ececec"
 BLANK_COLOUR = "#ffffff"
 #: A weekday needs at least this many check-ins before we say which way it leans (one Monday says nothing).
 MIN_WEEKDAY_CHECKINS = 2
+#: ... and one emotion must make up at least this share of them for the weekday to lean its way.
+MIN_LEAN_SHARE = 0.5
 #: Inches: one month grid, and the narrowest picture (so the title and legend fit beside a single month).
 PANEL_WIDTH = 2.8
 MIN_WIDTH = 5.6
@@ -87,10 +89,14 @@ def streaks(days: Iterable[date], today: date) -> Streaks:
     return Streaks(current=current, longest=longest)
 
 
-def weekday_leanings(moments: Iterable[tuple[datetime, str]], zone: ZoneInfo) -> list[tuple[int, str]]:
-    """(weekday 0 = Monday, its most frequent emotion) for each weekday with enough check-ins, Monday first."""
+def weekday_leanings(moments: Iterable[tuple[datetime, str]], zone: ZoneInfo) -> list[tuple[int, str | None]]:
+    """(weekday 0 = Monday, the emotion it leans to) for each weekday with enough check-ins, Monday first.
+
+    A weekday leans to an emotion that makes up at least MIN_LEAN_SHARE of its check-ins; None when none does
+    (a weekday of mixed days says nothing about that weekday).
+    """
     by_weekday: dict[int, list[str]] = defaultdict(list)
-    for at, emotion in sorted(moments, key=lambda m: m[0]):
+    for at, emotion in moments:
         by_weekday[local_day(at, zone).weekday()].append(emotion)
     return [
         (weekday, _leaning(emotions))
@@ -99,10 +105,13 @@ def weekday_leanings(moments: Iterable[tuple[datetime, str]], zone: ZoneInfo) ->
     ]
 
 
-def _leaning(emotions: Sequence[str]) -> str:
-    """Most frequent over many weeks; a tie goes to EMOTIONS order (no single day should decide)."""
-    counts = Counter(emotions)
-    return min(counts, key=lambda e: (-counts[e], emotion_rank(e), e))
+def _leaning(emotions: Sequence[str]) -> str | None:
+    """The most frequent emotion when it is at least MIN_LEAN_SHARE of them and no other is as frequent."""
+    counts = Counter(emotions).most_common()
+    (top, n), rest = counts[0], counts[1:]
+    if n < MIN_LEAN_SHARE * len(emotions) or (rest and rest[0][1] == n):
+        return None
+    return top
 
 
 def months_between(first: date, last: date) -> list[tuple[int, int]]:

@@ -150,6 +150,7 @@ _HISTORY: dict[str, TextSpec] = {
     "weekdays": _text("leanings"),
     "weekday_leaning": _text("weekday", "emotion", shape=Shape.ONE),
     "weekdays_too_few": _text("count"),
+    "weekdays_even": _text(),
     "calendar_title": _text("period", shape=Shape.ONE),
     "trend_too_few": _text("count"),
     "chart_title": _text("period", shape=Shape.ONE),

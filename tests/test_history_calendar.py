@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from bot.handlers.history import calendar_labels
+from bot.handlers.history import calendar_labels, days_text
 from bot.history_calendar import (
     COLOURS,
     EMPTY_COLOUR,
     OTHER_COLOUR,
     CalendarLabels,
+    Streaks,
     colour,
     day_buckets,
     dominant_by_day,
@@ -111,8 +112,12 @@ def test_weekday_leanings_need_two_check_ins_and_use_local_weekdays() -> None:
     ]
     assert weekday_leanings(moments, BERLIN) == [(0, "sad"), (6, "mixed")]
     # In UTC+14 the Sunday evenings are Monday noons and the Saturday a Sunday: six Monday check-ins, two each
-    # of sad, happy and mixed (a tie goes to EMOTIONS order), and one lone Sunday.
-    assert weekday_leanings(moments, ZoneInfo("Pacific/Kiritimati")) == [(0, "happy")]
+    # of sad, happy and mixed (none is half of them: Monday leans nowhere), and one lone Sunday.
+    assert weekday_leanings(moments, ZoneInfo("Pacific/Kiritimati")) == [(0, None)]
+    # Half is enough, unless another emotion is as frequent.
+    monday = [(berlin(d, 9, 0), e) for d, e in ((2, "sad"), (9, "happy"), (16, "sad"), (23, "angry"))]
+    assert weekday_leanings(monday, BERLIN) == [(0, "sad")]
+    assert weekday_leanings([*monday[:3], (berlin(23, 9, 0), "happy")], BERLIN) == [(0, None)]
 
 
 def test_months_and_labels() -> None:
@@ -156,11 +161,12 @@ def test_a_thirty_day_period_can_span_three_months() -> None:
 
 #: The README's picture: rendered from synthetic check-ins, so it is the same on every machine.
 README_PICTURE = Path(__file__).resolve().parents[1] / "docs" / "history-calendar.png"
+README = README_PICTURE.parents[1] / "README.md"
 
 
-def example_moments() -> list[tuple[datetime, str]]:
+def example_moments(seed: int = 35) -> list[tuple[datetime, str]]:
     """About two months of a made-up diary in Berlin: most days a check-in or two, Mondays lower, weekends brighter."""
-    rng = random.Random(9)
+    rng = random.Random(seed)
     moments = []
     for offset in range(61):
         day = date(2026, 2, 1) + timedelta(days=offset)
@@ -183,11 +189,27 @@ def test_readme_picture(tmp_path: Path) -> None:
     dialogs = load_dialogs()
     moments = example_moments()
     today = date(2026, 3, 20)
-    first = today - timedelta(days=30)
+    first = today - timedelta(days=29)  # "the last 30 days" include today, as in the handler
     days = {d: e for d, e in dominant_by_day(day_buckets(moments, BERLIN)).items() if first <= d <= today}
     labels = calendar_labels(dialogs, dialogs.text("history_periods.30d"), set(days.values()))
     png = render_calendar(days, first, today, labels, year_view=False)
     assert len(png) < 150_000
-    assert streaks(days, today).longest >= 5 and weekday_leanings(moments, BERLIN)[0] == (0, "sad")
+    # The README quotes the caption: keep it true to the picture.
+    shown = [m for m in moments if first <= local_day(m[0], BERLIN) <= today]
+    until_today = day_buckets([m for m in moments if local_day(m[0], BERLIN) <= today], BERLIN)
+    caption = days_text(dialogs, streaks(until_today, today), weekday_leanings(shown, BERLIN))
+    assert caption in README.read_text(encoding="utf-8").replace("\n> ", "\n")
     target = README_PICTURE if os.environ.get("UPDATE_SCREENSHOT") == "1" else tmp_path / README_PICTURE.name
     target.write_bytes(png)
+
+
+def test_caption_says_whether_weekdays_lean_are_mixed_or_too_few() -> None:
+    dialogs = load_dialogs()
+    streak = Streaks(current=2, longest=7)
+    mixed = days_text(dialogs, streak, [(0, None)])
+    assert mixed == "\n".join(
+        [dialogs.text("history.streaks", current=2, longest=7), dialogs.text("history.weekdays_even")]
+    )
+    assert dialogs.text("history.weekdays_too_few", count=2) in days_text(dialogs, streak, [])
+    leaning = days_text(dialogs, streak, [(0, "sad"), (1, None), (5, "mixed")])
+    assert leaning.endswith("Mondays lean 😢 Sad, Saturdays lean 🌗 Mixed.")

@@ -99,9 +99,10 @@ def _badge(dialogs: Dialogs, emotion: str) -> str:
     return f"{emoji(dialogs, emotion)} {emotion_word(dialogs, emotion)}"
 
 
-def days_text(dialogs: Dialogs, streak: Streaks, leanings: list[tuple[int, str]]) -> str:
+def days_text(dialogs: Dialogs, streak: Streaks, weekdays: list[tuple[int, str | None]]) -> str:
     """The calendar's caption: the streaks, then which way each weekday with enough check-ins leans."""
     lines = [dialogs.text("history.streaks", current=streak.current, longest=streak.longest)]
+    leanings = [(weekday, emotion) for weekday, emotion in weekdays if emotion is not None]
     if leanings:
         parts = [
             dialogs.text(
@@ -112,6 +113,8 @@ def days_text(dialogs: Dialogs, streak: Streaks, leanings: list[tuple[int, str]]
             for weekday, emotion in leanings
         ]
         lines.append(dialogs.text("history.weekdays", leanings=", ".join(parts)))
+    elif weekdays:  # enough check-ins, but every weekday is a mix
+        lines.append(dialogs.text("history.weekdays_even"))
     else:
         lines.append(dialogs.text("history.weekdays_too_few", count=MIN_WEEKDAY_CHECKINS))
     return "\n".join(lines)
