@@ -234,14 +234,18 @@ async def test_a_note_is_the_next_text_kept_with_its_check_in_exported_and_forgo
 
         # The CSV export carries the notes; /forget deletes them with everything else.
         sent = await alice.say("/export")
-        [export, *_] = await alice.replies(sent, 1)
+        export, _json = await alice.replies(sent, 2)
         async with http.get(export["file"]["url"]) as resp:
             rows = list(csv.DictReader(io.StringIO((await resp.read()).decode())))
         notes = {int(r["id"]): (r["source"], r["note"]) for r in rows if r["record"] == "checkin"}
         assert notes == {quick.id: ("self", "Long day; walked by the sea."), selfie.id: ("selfie", "after the run")}
-        await store.forget(ALICE)
+        sent = await alice.say("/forget")
+        [confirm] = await alice.replies(sent, 1)
+        await alice.press(confirm, DIALOGS.text("forget_confirm.confirm"))
+        assert (await message(alice, confirm["message_id"], confirm["text"]))["text"] == DIALOGS.text("forgotten")
         async with store.connection.execute("SELECT COUNT(*) FROM checkins WHERE note IS NOT NULL") as cursor:
             assert (await cursor.fetchone())[0] == 0
+        assert await store.settings(ALICE) == {}  # a pending note, had there been one, went with the person
 
 
 # -- export as JSON --------------------------------------------------------------------------------------------------
