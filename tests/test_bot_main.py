@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.app import COMMANDS
 from bot.config import PROJECT_ROOT
 from sandbox import start_server
 from sandbox.faults import FaultPlan
@@ -72,7 +73,7 @@ async def test_without_a_token_it_serves_the_sandbox(tmp_path: Path) -> None:
         async with aiohttp.ClientSession() as session:
             assert (await ask(session, base, "/start")).startswith("Hi! I'm MoodLens.")
             async with session.get(f"{base}/sandbox/commands") as resp:
-                assert len((await resp.json())["command_lists"][0]["commands"]) == 6
+                assert len((await resp.json())["command_lists"][0]["commands"]) == len(COMMANDS)
     finally:
         code, out, err = await stop(process)
     assert code == 0, err
