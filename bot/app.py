@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import retention
+from bot import retention, weekly_summary
 from bot.config import SANDBOX_TOKEN, Settings
 from bot.handlers import awaiting, buttons, commands, data_rights, history, moods, notes, photos, time_zone
 from bot.handlers import reminders as remind_command
@@ -221,7 +221,8 @@ async def _post_init(app: Application) -> None:
 
 
 async def _start_daily_jobs(app: Application, services: Services) -> None:
-    """Rebuild the reminders from the database and apply retention now; then tick both on PTB's JobQueue."""
+    """Rebuild the reminders from the database and apply retention now; then tick both, and the weekly
+    summaries, on PTB's JobQueue."""
     assert services.reminders is not None
     await services.reminders.rebuild()
     await retention.sweep(services)
@@ -238,6 +239,11 @@ async def _start_daily_jobs(app: Application, services: Services) -> None:
 
     app.job_queue.run_repeating(tick, interval=TICK, name="reminders")
     app.job_queue.run_repeating(sweep, interval=retention.SWEEP_EVERY, name="retention")
+
+    async def weekly(context: ContextTypes.DEFAULT_TYPE) -> None:
+        await weekly_summary.send_due(services, context.bot)
+
+    app.job_queue.run_repeating(weekly, interval=weekly_summary.TICK, name="weekly_summary")
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,8 +74,13 @@ class Services:
         """The dialogs in the person's language (bot.languages.language_of); English without a person."""
         if user is None or self.texts is None:
             return self.dialogs
-        settings = await self.store.settings(user.id)
-        return self.texts.for_language(language_of(settings, user.language_code))
+        return self.dialogs_in(await self.store.settings(user.id), user.language_code)
+
+    def dialogs_in(self, settings: Mapping[str, Any], telegram_code: str | None = None) -> Dialogs:
+        """The dialogs for settings already read; without an update (a scheduled message) only the setting counts."""
+        if self.texts is None:
+            return self.dialogs
+        return self.texts.for_language(language_of(settings, telegram_code))
 
 
 async def open_services(settings: Settings, *, analyzer: Analyzer | None = None) -> Services:

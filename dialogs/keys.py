@@ -151,6 +151,8 @@ _HISTORY: dict[str, TextSpec] = {
     "weekday_leaning": _text("weekday", "emotion", shape=Shape.ONE),
     "weekdays_too_few": _text("count"),
     "weekdays_even": _text(),
+    "weekly_intro": _text(),
+    "weekly_empty": _text(),
     "calendar_title": _text("period", shape=Shape.ONE),
     "trend_too_few": _text("count"),
     "chart_title": _text("period", shape=Shape.ONE),

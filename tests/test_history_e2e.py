@@ -14,13 +14,16 @@ import pytest
 from PIL import Image
 from test_bot_e2e import ALICE, DIALOGS, PHOTOS, Bot, Person, agreed, running_bot
 
+from bot import weekly_summary
 from bot.history_chart import COLOURS
+from dialogs.i18n import load_texts
 from sandbox import RunningServer
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SAD = (0.05, 0.0, 0.05, 0.0, 0.8, 0.0, 0.1)
 HAPPY = (0.0, 0.0, 0.0, 0.9, 0.0, 0.05, 0.05)
 PNG = b"\x89PNG\r\n\x1a\n"
+TEXTS = load_texts()
 
 pytestmark = pytest.mark.skipif(not (PHOTOS / "obama.jpg").exists(), reason=f"shared photos missing in {PHOTOS}")
 
@@ -105,3 +108,43 @@ async def test_a_single_check_in_says_weekdays_need_more(bot: Bot, http: aiohttp
     await picture(http, days)
     assert DIALOGS.text("history.streaks", current=1, longest=1) in days["caption"]
     assert DIALOGS.text("history.weekdays_too_few", count=2) in days["caption"]
+
+
+async def test_weekly_summary_arrives_once_on_the_chosen_local_day_in_the_persons_language(
+    bot: Bot, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = bot.services.store
+    await agreed(bot, ALICE)
+    # Sundays, in Berlin, in Spanish; check-ins on three days of the week before Sunday 29 March (the DST day).
+    await store.update_settings(ALICE, timezone="Europe/Berlin", weekly_summary=6, language="es")
+    for day in (23, 25, 27):
+        await store.add_checkin(ALICE, HAPPY, "happy", 1, at=berlin(day, 20, 0))
+    await store.add_checkin(ALICE, SAD, "sad", 1, at=berlin(10, 9, 0))  # two weeks back: not in this summary
+    alice = Person(http, ALICE)
+    await alice.replies(await alice.say("/help"), 1)  # the chat exists once the person has written
+    before = await alice.last_id()
+
+    async def send_at(at: datetime) -> list[int]:
+        monkeypatch.setattr(bot.services, "clock", lambda: at)
+        return await weekly_summary.send_due(bot.services, bot.app.bot)
+
+    assert await send_at(berlin(28, 20, 0)) == []  # Saturday
+    assert await send_at(berlin(29, 17, 59)) == []  # Sunday, before 18:00 in Berlin
+    assert await send_at(berlin(29, 18, 0)) == [ALICE]  # 16:00 UTC: counted in UTC it would still wait
+    assert await send_at(berlin(29, 21, 0)) == []  # once a day, not once a tick
+    [summary] = await alice.replies(before, 1)
+    spanish = TEXTS.for_language("es")
+    period = spanish.text("history_periods.7d")
+    assert summary["text"].startswith(spanish.text("history.weekly_intro"))
+    assert spanish.text("history_header", period=period, count=3) in summary["text"]
+    assert spanish.text("history.streaks", current=0, longest=1) in summary["text"]
+
+    # A week without check-ins gets a nudge; a person who blocked the bot gets nothing more, and it turns off.
+    before = await alice.last_id()
+    assert await send_at(berlin(5, 18, 30, month=4)) == [ALICE]
+    [nudge] = await alice.replies(before, 1)
+    assert nudge["text"] == spanish.text("history.weekly_empty")
+    async with http.post(f"/sandbox/chats/{ALICE}/block", json={"blocked": True}) as resp:
+        assert resp.status == 200
+    assert await send_at(berlin(12, 18, 30, month=4)) == []
+    assert "weekly_summary" not in await store.settings(ALICE)
