@@ -264,9 +264,9 @@ async def test_real_conversation_selfie_movies_history(real_bot: RunningServer, 
     await page.screenshot(path=str(screenshot))
     assert screenshot.stat().st_size > 20_000
 
-    # /export: the CSV document is a download link to this origin.
+    # /export: the CSV document (the JSON one follows it) is a download link to this origin.
     await send_text(page, "/export")
-    doc = page.locator("#log li.msg.bot a.doc")
+    doc = page.locator("#log li.msg.bot a.doc").first
     await doc.wait_for()
     assert (await doc.get_attribute("download") or "").endswith(".csv")
     href = await doc.get_attribute("href")

@@ -63,7 +63,10 @@ async def test_a_double_tap_on_more_shows_different_items(store) -> None:
         chat = _Chat()
         await store.set_consent(user_id)
         checkin = await store.add_checkin(user_id, (0, 0, 0, 1, 0, 0, 0), EMOTION, 1)
-        taps = [send_items(services, chat, user_id, checkin, KIND, EMOTION, supportive=False) for _ in range(2)]
+        taps = [
+            send_items(services, chat, user_id, checkin, KIND, EMOTION, supportive=False, dialogs=services.dialogs)
+            for _ in range(2)
+        ]
         await asyncio.gather(*taps)
         shown = await store.seen_items(user_id, KIND)
         assert len(chat.sent) == 2 and len(shown) >= 6

@@ -141,7 +141,7 @@ async def test_csv_export_ends_with_source_and_note_and_forget_removes_notes(sto
     await store.set_note(ALICE, cid, "rain, then sun, «ok»")
     await store.add_recommendations(ALICE, cid, "songs", ["song-x"], MIXED)
     rows = list(csv.DictReader(io.StringIO((await store.export_csv(ALICE)).decode())))
-    assert list(rows[0])[-2:] == ["source", "note"]
+    assert list(rows[0])[-3:] == ["source", "note", "at_local"]  # newer columns go at the end
     assert (rows[0]["emotion"], rows[0]["source"], rows[0]["note"]) == (MIXED, "self", "rain, then sun, «ok»")
     assert (rows[1]["source"], rows[1]["note"]) == ("", "")
     await store.forget(ALICE)
