@@ -151,10 +151,16 @@ async def echo_bot(browser_requirements: None) -> AsyncIterator[RunningServer]:
 
 
 async def open_chat(
-    browser: Any, server: RunningServer, errors: list[str], *, name: str | None = None, user_id: int | None = None
+    browser: Any,
+    server: RunningServer,
+    errors: list[str],
+    *,
+    name: str | None = None,
+    user_id: int | None = None,
+    locale: str = "en-GB",
 ) -> Any:
     """A fresh tab on the chat page (script errors go to ``errors``), switched to ``name``/``user_id`` if given."""
-    context = await browser.new_context(viewport=VIEWPORT, locale="en-GB", timezone_id="Europe/London")
+    context = await browser.new_context(viewport=VIEWPORT, locale=locale, timezone_id="Europe/London")
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -274,6 +280,28 @@ async def test_real_conversation_selfie_movies_history(real_bot: RunningServer, 
     download = await page.request.get(real_bot.url + href)
     assert download.ok and "csv" in download.headers["content-type"]
     assert not errors, errors
+
+
+async def test_the_browser_language_is_the_persons_language(real_bot: RunningServer, browser: Any) -> None:
+    """The page sends the browser's language as Telegram sends the app's: a Spanish browser gets Spanish."""
+    from dialogs.i18n import load_texts
+
+    spanish = load_texts().for_language("es")
+    errors: list[str] = []
+    page = await open_chat(browser, real_bot, errors, name="Ana", user_id=ME + 7, locale="es-ES")
+    await send_text(page, "/help")
+    await wait_count(bot_messages(page), 1)
+    assert spanish.text("help").splitlines()[0] in await bot_messages(page).first.inner_text()
+    # A photo sent through the file input carries the language too; its reading and question are Spanish.
+    await page.set_input_files("#file-input", str(SELFIE))
+    ask = page.locator("#log li.msg.bot .kb-btn", has_text=spanish.text("consent.keep_reading_label"))
+    await ask.first.wait_for()
+    reading = await bot_messages(page).nth(1).inner_text()
+    assert spanish.variants("reading.single")[0].split("{", 1)[0] in reading, reading
+    # The command menu is the Spanish one.
+    await page.click("#menu-button")
+    await page.locator("#command-menu .menu-item", has_text=spanish.text("commands.history")).wait_for()
+    assert errors == []
 
 
 async def test_two_people_see_only_their_own_chats(real_bot: RunningServer, browser: Any) -> None:

@@ -12,6 +12,8 @@
   const ID_PATTERN = /^[0-9]{1,15}$/;
   const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/g;
   const TYPING_MS = 5000;
+  // The browser's language stands in for the Telegram app's: the bot answers in it when it speaks it.
+  const myLanguage = navigator.language || "en";
   const CHAT_ACTIONS = {
     typing: "typing",
     upload_photo: "sending a photo",
@@ -489,7 +491,7 @@
   // -- acting as the user -----------------------------------------------------------------------------------
 
   function who() {
-    return { user_id: me.id, first_name: me.name };
+    return { user_id: me.id, first_name: me.name, language_code: myLanguage };
   }
 
   async function sendText(raw) {
@@ -516,6 +518,7 @@
     const form = new FormData();
     form.append("user_id", String(me.id));
     form.append("first_name", me.name);
+    form.append("language_code", myLanguage);
     form.append("file", file, file.name || (isPhoto ? "photo.jpg" : "file"));
     const kind = isPhoto ? "photo" : "document";
     ui.composer.setAttribute("aria-busy", "true");
@@ -574,7 +577,7 @@
   // -- the bot's command menu -------------------------------------------------------------------------------
 
   function pickCommands(lists) {
-    const lang = "en"; // the sandbox registers people with language_code "en" unless told otherwise
+    const lang = myLanguage.split("-")[0].toLowerCase(); // menus are set per language code ("es"), not region
     let best = [];
     let bestScore = -1;
     for (const list of lists || []) {
