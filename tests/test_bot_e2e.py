@@ -297,7 +297,7 @@ async def test_selfie_journey_buttons_history_export_forget(
     assert chart["kind"] == "photo" and chart["file"]["mime_type"] == "image/png"
     async with http.get(chart["file"]["url"]) as resp:
         assert (await resp.read())[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "(2 photos)" in chart["caption"] and "Most often" in chart["caption"] and "Trend" in chart["caption"]
+    assert "(2 check-ins)" in chart["caption"] and "Most often" in chart["caption"] and "Trend" in chart["caption"]
     assert DIALOGS.label(other).split()[0] in chart["caption"]  # the correction counts in history
     sent = await alice.say("/history forever")
     [usage] = await alice.replies(sent, 1)

@@ -125,9 +125,9 @@ def test_history_period_and_summary() -> None:
     assert parse_period(["7D"]) == "7d" and parse_period(["all"]) == "all"
     assert parse_period(["week"]) is None and parse_period(["7d", "30d"]) is None
     text = summary_text(DIALOGS, "last 7 days", points("hhsn"))
-    assert text.startswith("Your moods, last 7 days (4 photos):")
+    assert text.startswith("Your moods, last 7 days (4 check-ins):")
     assert "Most often: 😊 happy 2" in text and "Trend:" in text and "not a diagnosis" in text
-    assert summary_text(DIALOGS, "all time", points("s")).startswith("Your mood, all time (1 photo):")
+    assert summary_text(DIALOGS, "all time", points("s")).startswith("Your mood, all time (1 check-in):")
 
 
 # -- rate limiter -------------------------------------------------------------------------------------------

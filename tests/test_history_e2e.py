@@ -75,7 +75,7 @@ async def test_calendar_streaks_and_weekdays_in_berlin_across_the_dst_change(
     sent = await alice.say("/history")
     chart, days = await alice.replies(sent, 2)
     await picture(http, chart)
-    assert "(6 photos)" in chart["caption"]
+    assert "(6 check-ins)" in chart["caption"]
     calendar = await picture(http, days)
     assert len(calendar) < 150_000
     assert DIALOGS.text("history.streaks", current=5, longest=5) in days["caption"]
