@@ -59,7 +59,8 @@ def _has_news(
     """The webhook changed, or an update waits and a connection is free."""
     if state.webhook is not webhook:
         return True
-    return webhook is not None and len(sending) < limit and any(u["update_id"] not in sending for u in state.pending_updates)
+    waiting = any(u["update_id"] not in sending for u in state.pending_updates)
+    return webhook is not None and len(sending) < limit and waiting
 
 
 async def _deliver(
