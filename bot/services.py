@@ -16,7 +16,7 @@ from bot.callback_data import ButtonCodec
 from bot.config import Settings
 from bot.downloads import ByteBudget
 from bot.keyed_locks import KeyedLocks
-from bot.languages import language_of
+from bot.languages import language_of, remember_telegram_language
 from bot.rate_limit import RateLimiter
 from catalog import Catalog, load_catalog
 from dialogs import Dialogs
@@ -74,7 +74,9 @@ class Services:
         """The dialogs in the person's language (bot.languages.language_of); English without a person."""
         if user is None or self.texts is None:
             return self.dialogs
-        return self.dialogs_in(await self.store.settings(user.id), user.language_code)
+        settings = await self.store.settings(user.id)
+        await remember_telegram_language(self.store, user.id, settings, user.language_code)
+        return self.dialogs_in(settings, user.language_code)
 
     def dialogs_in(self, settings: Mapping[str, Any], telegram_code: str | None = None) -> Dialogs:
         """The dialogs for settings already read; without an update (a scheduled message) only the setting counts."""

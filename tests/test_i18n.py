@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.languages import language_choices, language_of, set_language
+from bot.languages import language_choices, language_of, remember_telegram_language, set_language
 from dialogs import TEXTS, DialogError, Shape, load_dialogs
 from dialogs.i18n import ENGLISH, I18N, LANGUAGES, load_texts, supported
 from dialogs.loader import DEFAULT_FOLDER
@@ -142,3 +142,23 @@ def test_english_stays_required(tmp_path: Path) -> None:
         load_texts(folder)
     assert caught.value.file == "common.yaml" and caught.value.key == "welcome"
     assert load_dialogs().fell_back == ()  # English never falls back
+
+
+def test_scheduled_messages_follow_the_last_telegram_language_seen() -> None:
+    assert language_of({"telegram_language": "ru"}, None) == "ru"
+    assert language_of({"telegram_language": "ru"}, "es") == "es"  # an update's own code wins
+    assert language_of({"telegram_language": "ru", "language": "en"}, None) == "en"  # and a choice over both
+
+
+async def test_the_telegram_language_is_kept_only_for_people_with_scheduled_messages(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "db.sqlite")
+    try:
+        await remember_telegram_language(store, 7, {}, "es-MX")
+        assert await store.settings(7) == {}  # nobody is created, nothing kept
+        await store.update_settings(7, reminder={"at": "21:00", "window_minutes": 0})
+        await remember_telegram_language(store, 7, await store.settings(7), "es-MX")
+        assert (await store.settings(7))["telegram_language"] == "es"
+        await remember_telegram_language(store, 7, await store.settings(7), "ja")  # not one we speak: kept as is
+        assert (await store.settings(7))["telegram_language"] == "es"
+    finally:
+        await store.close()

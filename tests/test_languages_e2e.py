@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 from test_bot_e2e import PHOTOS, Bot, Person, agreed, labels, running_bot
 
+from bot import weekly_summary
 from bot.app import COMMANDS
 from bot.languages import set_language
 from dialogs import Dialogs
@@ -113,3 +116,20 @@ async def test_the_command_menu_is_set_in_every_language(bot: Bot, http: aiohttp
         menu = lists["" if code == "en" else code]
         assert [c["command"] for c in menu] == list(COMMANDS)
         assert [c["description"] for c in menu] == [TEXTS.for_language(code).text(f"commands.{c}") for c in COMMANDS]
+
+
+async def test_scheduled_messages_follow_the_telegram_language_last_seen(
+    bot: Bot, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A weekly summary has no update to read a language_code from: it follows the one the person last wrote with."""
+    store = bot.services.store
+    await store.update_settings(2200, timezone="America/Mexico_City", weekly_summary=0)  # Mondays, no language set
+    person = speaker(http, 2200, "es-MX")
+    await person.replies(await person.say("/help"), 1)
+    assert (await store.settings(2200))["telegram_language"] == "es"
+    before = await person.last_id()
+    monday_evening = datetime(2026, 3, 2, 19, 0, tzinfo=ZoneInfo("America/Mexico_City"))
+    monkeypatch.setattr(bot.services, "clock", lambda: monday_evening.astimezone(timezone.utc))
+    assert await weekly_summary.send_due(bot.services, bot.app.bot) == [2200]
+    [summary] = await person.replies(before, 1)
+    assert summary["text"] == TEXTS.for_language("es").text("history.weekly_empty")
