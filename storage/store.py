@@ -347,15 +347,7 @@ class Store:
 
     async def checkin_for_message(self, user_id: int, message_id: int) -> CheckIn | None:
         """The user's check-in made from ``message_id`` (see :meth:`add_checkin`), or ``None``."""
-        _check_user_id(user_id)
-        async with (
-            self._reading() as db,
-            db.execute(
-                f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE user_id = ? AND message_id = ?", (user_id, message_id)
-            ) as cursor,
-        ):
-            row = await cursor.fetchone()
-        return _checkin_from_row(row) if row else None
+        return await self._one_checkin(user_id, "message_id = ?", message_id)
 
     async def set_note(self, user_id: int, checkin_id: int, note: str) -> bool:
         """Put the person's note (1..MAX_NOTE characters, stripped) on their own check-in, replacing any earlier one.
@@ -378,11 +370,15 @@ class Store:
 
     async def get_checkin(self, user_id: int, checkin_id: int) -> CheckIn | None:
         """One of the user's check-ins, or ``None`` if it is not theirs or does not exist."""
+        return await self._one_checkin(user_id, "id = ?", checkin_id)
+
+    async def _one_checkin(self, user_id: int, condition: str, value: int) -> CheckIn | None:
+        """The user's check-in matching ``condition`` (a fixed SQL snippet with one ``?``), or ``None``."""
         _check_user_id(user_id)
         async with (
             self._reading() as db,
             db.execute(
-                f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE id = ? AND user_id = ?", (checkin_id, user_id)
+                f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE user_id = ? AND {condition}", (user_id, value)
             ) as cursor,
         ):
             row = await cursor.fetchone()
