@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ from bot.outgoing import RetryingRateLimiter
 from bot.polling import TrackingApplication
 from bot.reminders import TICK, ReminderScheduler
 from bot.services import SERVICES_KEY, SETTINGS_KEY, Services
+from bot.webhook_server import WebhookServer
 from dialogs import Dialogs
 from dialogs.i18n import ENGLISH
 
@@ -96,10 +98,28 @@ def polling(timeout: int = 10) -> UpdateSource:
 
 
 def webhook(listen: str, port: int, url: str, secret_token: str | None) -> UpdateSource:
-    """A webhook server on ``listen:port`` as the update source, registered with Telegram as ``url``."""
+    """A webhook server on ``listen:port`` as the update source, registered with Telegram as ``url``.
+
+    The bot's own server (bot.webhook_server) answers Telegram once an update is handled and serves
+    ``/healthz``; the port is bound before the URL is registered, so a busy port registers nothing.
+    """
+    where = f"[{listen}]:{port}" if ":" in listen else f"{listen}:{port}"
 
     async def start(app: Application) -> None:
-        assert app.updater is not None
+        if isinstance(app, TrackingApplication):  # what build_application makes
+            server = WebhookServer(app, urlsplit(url).path, secret_token)
+            try:
+                await server.start(listen, port)
+            except OSError as exc:  # the errno's own words: aiohttp wraps them in a longer sentence
+                reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
+                raise UpdatesNotStarted(f"could not start the webhook on {where}: {reason}") from exc
+            app.webhook_server = server
+            try:
+                await app.bot.set_webhook(url, secret_token=secret_token, allowed_updates=Update.ALL_TYPES)
+            except TelegramError as exc:
+                raise UpdatesNotStarted(f"could not register the webhook {url} with Telegram: {exc}") from exc
+            return
+        assert app.updater is not None  # any other PTB Application: PTB's own webhook server
         try:
             await app.updater.start_webhook(
                 listen=listen,
@@ -111,7 +131,6 @@ def webhook(listen: str, port: int, url: str, secret_token: str | None) -> Updat
         except TelegramError as exc:  # setWebhook: refused, or Telegram unreachable
             raise UpdatesNotStarted(f"could not register the webhook {url} with Telegram: {exc}") from exc
         except OSError as exc:  # binding the server: the port is taken, the address is not this machine's
-            where = f"[{listen}]:{port}" if ":" in listen else f"{listen}:{port}"
             reason = (exc.strerror or str(exc)).lower()
             raise UpdatesNotStarted(f"could not start the webhook on {where}: {reason}") from exc
 
@@ -146,6 +165,9 @@ async def _stop(app: Application) -> None:
     try:
         if isinstance(app, TrackingApplication):
             await app.stop_confirmed_polling()
+            if app.webhook_server is not None:
+                await app.webhook_server.stop()
+                app.webhook_server = None
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
     finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
@@ -92,6 +93,8 @@ class TrackingApplication(Application):
 
     tracker: HandledTracker | None = None
     _poller: asyncio.Task | None = None
+    #: In webhook mode, the bot's own webhook server (bot.webhook_server), stopped with the app.
+    webhook_server: Any = None
 
     async def process_update(self, update: object) -> None:
         """Handle as PTB does, then mark the update finished (also after an error or cancellation)."""

@@ -7,6 +7,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from matplotlib.dates import date2num
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -21,6 +22,7 @@ from bot.rate_limit import RateLimited, RateLimiter
 from bot.recognition import reading_text
 from bot.replies import clip, emotion_share, percent
 from bot.support import needs_support, should_show_notice
+from bot.webhook_server import WebhookServer
 from dialogs import load_dialogs
 from dialogs.i18n import load_texts
 from fer_engine import Analysis, Box, FaceResult
@@ -288,3 +290,36 @@ def test_updates_are_confirmed_only_up_to_the_oldest_unfinished() -> None:
     assert tracker.offset() == 13
     tracker.finish(13)
     assert tracker.offset() == 14 and tracker.in_flight == set()
+
+
+async def test_the_webhook_answers_once_handled_and_drains_on_stop() -> None:
+    handled, release = [], asyncio.Event()
+
+    class SlowApp:  # stands in for the Application: only process_update is used
+        bot = None
+
+        async def process_update(self, update: object) -> None:
+            await release.wait()
+            handled.append(update)
+
+    server = WebhookServer(SlowApp(), "/hook", "s3cret")  # type: ignore[arg-type]
+    await server.start("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.port}"
+    update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}}}
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/hook", json=update) as resp:
+            assert resp.status == 403  # no secret
+        first = asyncio.create_task(http.post(f"{base}/hook", json=update, headers=headers))
+        await asyncio.sleep(0.2)
+        assert not first.done() and len(server.in_hand) == 1  # no answer before the handlers finish
+        stopping = asyncio.create_task(server.stop())
+        await asyncio.sleep(0.1)
+        async with http.get(f"{base}/healthz") as resp:
+            assert resp.status == 503  # the proxy stops sending here
+        async with http.post(f"{base}/hook", json=update, headers=headers) as resp:
+            assert resp.status == 503  # Telegram will resend it
+        release.set()
+        assert (await first).status == 200
+        await stopping
+    assert len(handled) == 1
