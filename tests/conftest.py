@@ -68,3 +68,12 @@ async def server(sandbox_options: dict) -> AsyncIterator[RunningServer]:
 async def http(server: RunningServer) -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(base_url=server.url) as session:
         yield session
+
+
+@pytest.fixture
+async def bot(server: RunningServer, tmp_path: Path, analyzer) -> AsyncIterator:
+    """The real MoodLens Application polling the sandbox, on a fresh database (tests/test_bot_e2e.py: Bot)."""
+    from test_bot_e2e import running_bot
+
+    async with running_bot(server, tmp_path / "moodlens.db", analyzer) as running:
+        yield running

@@ -75,12 +75,6 @@ async def running_bot(
         await close_services(services)
 
 
-@pytest.fixture
-async def bot(server: RunningServer, tmp_path: Path, analyzer: Any) -> AsyncIterator[Bot]:
-    async with running_bot(server, tmp_path / "moodlens.db", analyzer) as running:
-        yield running
-
-
 # -- acting as people through the control API ----------------------------------------------------------------
 
 

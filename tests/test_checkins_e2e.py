@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -37,12 +36,6 @@ from storage import MAX_NOTE
 EDIT_TIMEOUT = 10.0
 
 pytestmark = pytest.mark.skipif(not (PHOTOS / "obama.jpg").exists(), reason=f"shared photos missing in {PHOTOS}")
-
-
-@pytest.fixture
-async def bot(server: RunningServer, tmp_path: Path, analyzer: Any) -> AsyncIterator[Bot]:
-    async with running_bot(server, tmp_path / "moodlens.db", analyzer) as running:
-        yield running
 
 
 async def message(person: Person, message_id: int, changed_from: str | None = None) -> dict[str, Any]:

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from test_bot_e2e import ALICE, BOB, DIALOGS, PHOTOS, Bot, Person, agreed, running_bot
+from test_bot_e2e import ALICE, BOB, DIALOGS, PHOTOS, Bot, Person, agreed
 
 from bot.support_notice import support_notice
-from sandbox import RunningServer
 
 SAD = (0.05, 0.0, 0.05, 0.0, 0.8, 0.0, 0.1)
 
 pytestmark = pytest.mark.skipif(not (PHOTOS / "obama.jpg").exists(), reason=f"shared photos missing in {PHOTOS}")
-
-
-@pytest.fixture
-async def bot(server: RunningServer, tmp_path: Path, analyzer: Any) -> AsyncIterator[Bot]:
-    async with running_bot(server, tmp_path / "moodlens.db", analyzer) as running:
-        yield running
 
 
 async def low_days_then_a_quick_sad_check_in(bot: Bot, person: Person) -> list[dict[str, Any]]:

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 from PIL import Image
-from test_bot_e2e import ALICE, DIALOGS, PHOTOS, Bot, Person, agreed, running_bot
+from test_bot_e2e import ALICE, DIALOGS, PHOTOS, Bot, Person, agreed
 
 from bot import weekly_summary
 from bot.history_chart import COLOURS
 from dialogs.i18n import load_texts
-from sandbox import RunningServer
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SAD = (0.05, 0.0, 0.05, 0.0, 0.8, 0.0, 0.1)
@@ -26,12 +23,6 @@ PNG = b"\x89PNG\r\n\x1a\n"
 TEXTS = load_texts()
 
 pytestmark = pytest.mark.skipif(not (PHOTOS / "obama.jpg").exists(), reason=f"shared photos missing in {PHOTOS}")
-
-
-@pytest.fixture
-async def bot(server: RunningServer, tmp_path: Path, analyzer: Any) -> AsyncIterator[Bot]:
-    async with running_bot(server, tmp_path / "moodlens.db", analyzer) as running:
-        yield running
 
 
 def berlin(day: int, hour: int, minute: int, month: int = 3) -> datetime:

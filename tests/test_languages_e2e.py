@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-from test_bot_e2e import PHOTOS, Bot, Person, agreed, labels, running_bot
+from test_bot_e2e import PHOTOS, Bot, Person, agreed, labels
 
 from bot import weekly_summary
 from bot.app import COMMANDS
 from bot.languages import set_language
 from dialogs import Dialogs
 from dialogs.i18n import LANGUAGES, load_texts
-from sandbox import RunningServer
 
 TEXTS = load_texts()
 #: A Telegram language_code per supported language, regional variants included.
 TELEGRAM_CODES = {"en": "en-US", "es": "es-MX", "ru": "ru"}
 
 pytestmark = pytest.mark.skipif(not (PHOTOS / "obama.jpg").exists(), reason=f"shared photos missing in {PHOTOS}")
-
-
-@pytest.fixture
-async def bot(server: RunningServer, tmp_path: Path, analyzer: Any) -> AsyncIterator[Bot]:
-    async with running_bot(server, tmp_path / "moodlens.db", analyzer) as running:
-        yield running
 
 
 def speaker(http: aiohttp.ClientSession, user_id: int, telegram_code: str) -> Person:

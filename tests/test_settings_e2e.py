@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,6 @@ from bot.callback_data import Action, ButtonCodec, ButtonData
 from sandbox import RunningServer
 
 pytestmark = pytest.mark.skipif(not (PHOTOS / "obama.jpg").exists(), reason=f"shared photos missing in {PHOTOS}")
-
-
-@pytest.fixture
-async def bot(server: RunningServer, tmp_path: Path, analyzer: Any) -> AsyncIterator[Bot]:
-    async with running_bot(server, tmp_path / "moodlens.db", analyzer) as running:
-        yield running
 
 
 async def _post(http: aiohttp.ClientSession, path: str, payload: dict[str, Any]) -> dict[str, Any]:
