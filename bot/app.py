@@ -26,7 +26,7 @@ from telegram.ext import (
 
 from bot import retention, weekly_summary
 from bot.config import SANDBOX_TOKEN, Settings
-from bot.handlers import awaiting, buttons, commands, data_rights, history, moods, notes, photos, time_zone
+from bot.handlers import awaiting, buttons, commands, data_rights, history, moods, photos, time_zone
 from bot.handlers import reminders as remind_command
 from bot.handlers import settings as settings_menu
 from bot.handlers.groups import on_group_message
@@ -197,7 +197,7 @@ def _add_handlers(app: Application) -> None:
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     # Group -3 runs before everything: forged updates stop here.
     app.add_handler(TypeHandler(Update, drop_forged), -3)
-    # Then a private text answering an open question (a typed time zone or time); other texts pass through.
+    # Then a private text answering an open question (a typed time zone, time or note); others pass through.
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, awaiting.on_text), awaiting.HANDLER_GROUP)
     # Group -1 runs first: anything outside a private chat is answered (when addressed) and stops there.
     app.add_handler(MessageHandler(~filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, on_group_message), -1)
@@ -212,8 +212,6 @@ def _add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("remind", remind_command.on_remind, filters=private))
     app.add_handler(MessageHandler(private & filters.LOCATION, time_zone.on_location))
     app.add_handler(CommandHandler("mood", moods.on_mood, filters=private))
-    # A pending note takes the next text first; otherwise the text goes on to the handlers below.
-    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, notes.on_text), notes.HANDLER_GROUP)
     app.add_handler(CommandHandler("export", data_rights.on_export, filters=private))
     app.add_handler(CommandHandler("forget", data_rights.on_forget, filters=private))
     app.add_handler(MessageHandler(private & filters.COMMAND, commands.reply_with("unknown_command")))

@@ -29,6 +29,7 @@ from test_bot_e2e import (
     settle,
 )
 
+from bot.handlers.awaiting import AWAITING
 from catalog import MIXED, MOODS
 from sandbox import RunningServer
 from storage import MAX_NOTE
@@ -220,10 +221,11 @@ async def test_a_note_is_the_next_text_kept_with_its_check_in_exported_and_forgo
 
         # A note asked for long ago has lapsed: the text is ordinary again, and the lapsed wait is dropped.
         await add_note(alice, reading)
-        await store.update_settings(ALICE, note_pending={"checkin": selfie.id, "until": "2020-01-01T00:00:00+00:00"})
+        question = (await store.settings(ALICE))[AWAITING]
+        await store.update_settings(ALICE, **{AWAITING: {**question, "since": "2020-01-01T00:00:00+00:00"}})
         assert await reply_to(alice, "much later") in DIALOGS.variants("free_text")
         assert (await store.get_checkin(ALICE, selfie.id)).note == "after the run"
-        assert "note_pending" not in await store.settings(ALICE)
+        assert AWAITING not in await store.settings(ALICE)
 
         # The CSV export carries the notes; /forget deletes them with everything else.
         sent = await alice.say("/export")

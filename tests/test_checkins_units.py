@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
 from bot.callback_data import Action, ButtonCodec, ButtonData
-from bot.handlers.notes import PENDING_KEY, pending_checkin
 from catalog import EMOTIONS, MIXED, MOODS, load_catalog, recommend
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -37,15 +36,6 @@ def test_new_buttons_round_trip(data: ButtonData) -> None:
 def test_the_seven_emotions_keep_their_wire_indexes() -> None:
     # Buttons already sent (a correction) must keep meaning the same emotion after "mixed" was added.
     assert MOODS[: len(EMOTIONS)] == EMOTIONS and MOODS[-1] == MIXED
-
-
-def test_a_pending_note_lasts_until_its_expiry() -> None:
-    pending = {PENDING_KEY: {"checkin": 5, "until": (NOW + timedelta(minutes=1)).isoformat()}}
-    assert pending_checkin(pending, NOW) == 5
-    assert pending_checkin(pending, NOW + timedelta(minutes=2)) is None
-    assert pending_checkin({}, NOW) is None
-    assert pending_checkin({PENDING_KEY: {"checkin": 5}}, NOW) is None  # unreadable: ignored, not an error
-    assert pending_checkin({PENDING_KEY: "5"}, NOW) is None
 
 
 def test_mixed_draws_from_the_neutral_pool() -> None:
