@@ -613,52 +613,44 @@ def _zone_of_settings(settings_json: str | None) -> tzinfo:
 
 
 def _export_csv(checkin_rows: Sequence[Any], rec_rows: Sequence[Any], zone: tzinfo = timezone.utc) -> bytes:
-    """The CSV of ``Store.export_csv`` from its rows (blocking: runs in a worker thread)."""
+    """The CSV of ``Store.export_csv`` from its rows (blocking: runs in a worker thread).
+
+    Each record kind fills its own columns by name; the others stay empty.
+    """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    empty_probs = [""] * len(EMOTIONS)
+    writer = csv.DictWriter(out, fieldnames=CSV_HEADER, restval="", lineterminator="\r\n")
+    writer.writeheader()
     for row in checkin_rows:
         c = _checkin_from_row(row)
         writer.writerow(
-            [
-                "checkin",
-                c.id,
-                to_iso(c.at),
-                c.effective_emotion,
-                c.top_emotion,
-                c.corrected_emotion or "",
-                c.faces,
-                *(f"{p:.6f}" for p in c.probabilities),
-                "",
-                "",
-                "",
-                "",
-                c.source,
-                c.note or "",
-                _local_iso(c.at, zone),
-            ]
+            {
+                "record": "checkin",
+                "id": c.id,
+                "at": to_iso(c.at),
+                "emotion": c.effective_emotion,
+                "top_emotion": c.top_emotion,
+                "corrected_emotion": c.corrected_emotion or "",
+                "faces": c.faces,
+                **{e: f"{p:.6f}" for e, p in zip(EMOTIONS, c.probabilities, strict=True)},
+                "source": c.source,
+                "note": c.note or "",
+                "at_local": _local_iso(c.at, zone),
+            }
         )
     for row in rec_rows:
         r = _recommendation_from_row(row)
         writer.writerow(
-            [
-                "recommendation",
-                r.id,
-                to_iso(r.shown_at),
-                r.emotion,
-                "",
-                "",
-                "",
-                *empty_probs,
-                r.checkin_id if r.checkin_id is not None else "",
-                r.kind,
-                r.item_id,
-                r.feedback if r.feedback is not None else "",
-                "",
-                "",
-                _local_iso(r.shown_at, zone),
-            ]
+            {
+                "record": "recommendation",
+                "id": r.id,
+                "at": to_iso(r.shown_at),
+                "emotion": r.emotion,
+                "checkin_id": "" if r.checkin_id is None else r.checkin_id,
+                "kind": r.kind,
+                "item_id": r.item_id,
+                "feedback": "" if r.feedback is None else r.feedback,
+                "at_local": _local_iso(r.shown_at, zone),
+            }
         )
     return out.getvalue().encode("utf-8")
 
