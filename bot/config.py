@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from fer_engine.faces import AUTO, resolve_backend
+from storage.urls import parse_database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ENV_FILE = PROJECT_ROOT / ".env"
@@ -54,6 +55,8 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     #: None: DEFAULT_DB_PATH with a token, DEFAULT_SANDBOX_DB_PATH without one.
     db_path: Path | None = None
+    #: DATABASE_URL: ``postgresql://…`` or ``sqlite:///path``; when set it wins over ``db_path``.
+    database_url: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
     mode: str = "polling"
     webhook_url: str | None = None
@@ -82,6 +85,11 @@ class Settings:
                 derive_button_secret(self.token) if self.token else secrets.token_bytes(SANDBOX_BUTTON_SECRET_BYTES)
             )
             object.__setattr__(self, "button_secret", secret)
+
+    @property
+    def database(self) -> str:
+        """What the store opens: DATABASE_URL when set, else the SQLite file ``db_path``."""
+        return self.database_url or str(self.db_path)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -199,6 +207,15 @@ def load_settings(
         except OSError as exc:
             problems.append(f"{db_setting}: cannot create the folder {db_path.parent} ({exc.strerror})")
 
+    # Like MOODLENS_DB_PATH, only with a token: the sandbox never writes to the real database.
+    database_url = get("DATABASE_URL") if token_given else None
+    if database_url is not None:
+        try:
+            parse_database_url(database_url)
+        except ValueError as exc:  # the message never repeats the URL: it may hold a password
+            problems.append(f"DATABASE_URL: {exc}")
+            database_url = None
+
     model_raw = get("FER_MODEL_DIR")
     fer_model_dir = Path(model_raw).expanduser() if model_raw else None
     if fer_model_dir is not None and not fer_model_dir.is_dir():
@@ -218,6 +235,7 @@ def load_settings(
     settings = Settings(
         token=token,
         db_path=db_path,
+        database_url=database_url,
         log_level=log_level,
         mode=mode,
         webhook_url=webhook_url,
