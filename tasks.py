@@ -2,7 +2,7 @@
 """Set-up and entry points that need nothing but python3.
 
     python3 tasks.py run    # create .venv, install the bot, run it (a local sandbox when no token is set)
-    python3 tasks.py test   # create .venv, install test extras (and Debian's chromium), run ruff and pytest
+    python3 tasks.py test   # create .venv, install test extras and Debian's chromium, postgresql, haproxy; ruff, pytest
     python3 tasks.py bench  # the engine benchmark against the peer model (see README)
 
 Installs are skipped when pyproject.toml has not changed since the last one.
@@ -10,6 +10,7 @@ Installs are skipped when pyproject.toml has not changed since the last one.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
@@ -52,16 +53,45 @@ def _install(extras: str = "", *more: str) -> None:
     stamp.write_text(digest)
 
 
-def _ensure_chromium() -> None:
-    """The browser test drives Debian's chromium; install it (and colour emoji) where it is missing."""
-    if Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")).exists() or not shutil.which("apt-get"):
+def _chromium_missing() -> bool:
+    return not Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")).exists()
+
+
+def _postgresql_missing() -> bool:
+    return not glob.glob("/usr/lib/postgresql/*/bin/initdb")
+
+
+def _haproxy_missing() -> bool:
+    return shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists()
+
+
+#: What the tests need from Debian, each with the check that says it is missing.  Without apt-get (or
+#: without the rights to use it) nothing is installed and the tests that need a piece skip, naming it.
+DEBIAN_NEEDS = (
+    ("the browser test: chromium and colour emoji", _chromium_missing, ("chromium", "fonts-noto-color-emoji")),
+    ("the PostgreSQL tests: a throwaway server", _postgresql_missing, ("postgresql",)),
+    ("the deployment tests: the proxy in front of the workers", _haproxy_missing, ("haproxy",)),
+)
+
+
+def _ensure_debian_packages() -> None:
+    """One apt-get update and one install of whatever DEBIAN_NEEDS finds missing."""
+    missing = [(why, packages) for why, is_missing, packages in DEBIAN_NEEDS if is_missing()]
+    if not missing:
         return
+    if not shutil.which("apt-get"):
+        for why, packages in missing:
+            print(f"no apt-get: {' '.join(packages)} not installed, so {why} will skip", flush=True)
+        return
+    packages = [name for _, names in missing for name in names]
+    print(f"installing from Debian for {'; '.join(why for why, _ in missing)}: {' '.join(packages)}", flush=True)
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    print("installing Debian's chromium for the browser test", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
-    packages = ["chromium", "fonts-noto-color-emoji"]
-    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
+    try:
+        subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
+    except (subprocess.CalledProcessError, OSError) as exc:  # no sudo rights, no network: test what we can
+        print(f"could not install {' '.join(packages)} ({exc}); the tests that need them will skip", flush=True)
 
 
 def _run(*args: str) -> int:
@@ -75,7 +105,7 @@ def run(argv: list[str]) -> int:
 
 def test(argv: list[str]) -> int:
     _install("dev")
-    _ensure_chromium()
+    _ensure_debian_packages()
     lint = _run("-m", "ruff", "check", ".")
     return _run("-m", "pytest", *argv) or lint
 

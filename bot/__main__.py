@@ -1,4 +1,8 @@
-"""``python -m bot``: run MoodLens against Telegram (with a token) or the local sandbox (without one)."""
+"""``python -m bot``: run MoodLens against Telegram (with a token) or the local sandbox (without one).
+
+``python -m bot set-webhook`` registers WEBHOOK_URL and WEBHOOK_SECRET_TOKEN with Telegram once and exits:
+for several webhook workers behind one proxy, each started with WEBHOOK_REGISTER=0.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,22 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import sys
 
+from telegram import Bot
 from telegram.error import InvalidToken
 
-from bot.app import UpdatesNotStarted, UpdateSource, build_application, polling, running, webhook
+from bot.app import UpdatesNotStarted, UpdateSource, build_application, polling, register_webhook, running, webhook
 from bot.config import SANDBOX_TOKEN, Settings, SettingsError, load_settings
 from bot.logging_setup import configure_logging
 from bot.services import close_services, open_services
 from fer_engine import ModelNotFound
 
 log = logging.getLogger("bot")
+
+USAGE = "usage: python -m bot [set-webhook]"
 
 
 def sandbox_banner(url: str) -> str:
@@ -60,6 +68,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 if settings.mode == "webhook"
                 else "polling"
             )
+            if settings.mode == "webhook" and not settings.webhook_register:
+                how += ", registered elsewhere"
             log.info("MoodLens is running as @%s (%s)", app.bot.username, how)
             if server is not None:
                 print(sandbox_banner(server.url), flush=True)
@@ -76,19 +86,41 @@ def _update_source(settings: Settings) -> UpdateSource:
     if settings.mode != "webhook":
         return polling()
     assert settings.webhook_url is not None
-    return webhook(settings.webhook_listen, settings.webhook_port, settings.webhook_url, settings.webhook_secret_token)
+    return webhook(
+        settings.webhook_listen,
+        settings.webhook_port,
+        settings.webhook_url,
+        settings.webhook_secret_token,
+        register=settings.webhook_register,
+    )
+
+
+async def set_webhook(settings: Settings) -> None:
+    """Register the webhook once (the workers behind the proxy only serve it) and log where updates go."""
+    assert settings.token is not None and settings.webhook_url is not None
+    urls = {"base_url": settings.api_base_url, "base_file_url": settings.file_base_url}
+    async with Bot(settings.token, **{k: v for k, v in urls.items() if v}) as bot:
+        await register_webhook(bot, settings.webhook_url, settings.webhook_secret_token)
+        log.info("webhook registered: Telegram now posts updates for @%s to %s", bot.username, settings.webhook_url)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: load settings, set up logging, serve; returns the exit status."""
+    """Entry point: load settings, set up logging, serve (or register the webhook); returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv not in ([], ["set-webhook"]):
+        print(USAGE, file=sys.stderr)
+        return 2
+    registering = argv == ["set-webhook"]
+    # set-webhook is checked like a worker behind the proxy: a token, the URL and the shared secret.
+    env = {**os.environ, "BOT_MODE": "webhook", "WEBHOOK_REGISTER": "0"} if registering else None
     try:
-        settings = load_settings()
+        settings = load_settings(env)
     except SettingsError as exc:
         print(f"moodlens: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, [s for s in (settings.token, settings.webhook_secret_token) if s])
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(set_webhook(settings) if registering else serve(settings))
     except ModelNotFound as exc:
         log.error("%s (or set FER_MODEL_DIR to a folder with fer_cnn.tflite)", exc)
         return 1

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import (
@@ -38,7 +38,10 @@ from bot.webhook_server import WebhookServer
 from dialogs import Dialogs
 from dialogs.i18n import ENGLISH
 
-__all__ = ["COMMANDS", "Services", "UpdatesNotStarted", "build_application", "polling", "running", "webhook"]
+__all__ = [
+    "COMMANDS", "Services", "UpdatesNotStarted", "build_application", "polling", "register_webhook", "running",
+    "webhook",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +100,13 @@ def polling(timeout: int = 10) -> UpdateSource:
     return start
 
 
-def webhook(listen: str, port: int, url: str, secret_token: str | None) -> UpdateSource:
+def webhook(listen: str, port: int, url: str, secret_token: str | None, *, register: bool = True) -> UpdateSource:
     """A webhook server on ``listen:port`` as the update source, registered with Telegram as ``url``.
 
     The bot's own server (bot.webhook_server) answers Telegram once an update is handled and serves
     ``/healthz``; the port is bound before the URL is registered, so a busy port registers nothing.
+    ``register=False``: one of several workers behind a proxy, which only serves; the URL and the shared
+    secret are registered once, elsewhere (``python -m bot set-webhook``), not by each worker.
     """
     where = f"[{listen}]:{port}" if ":" in listen else f"{listen}:{port}"
 
@@ -114,10 +119,8 @@ def webhook(listen: str, port: int, url: str, secret_token: str | None) -> Updat
                 reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
                 raise UpdatesNotStarted(f"could not start the webhook on {where}: {reason}") from exc
             app.webhook_server = server
-            try:
-                await app.bot.set_webhook(url, secret_token=secret_token, allowed_updates=Update.ALL_TYPES)
-            except TelegramError as exc:
-                raise UpdatesNotStarted(f"could not register the webhook {url} with Telegram: {exc}") from exc
+            if register:
+                await register_webhook(app.bot, url, secret_token)
             return
         assert app.updater is not None  # any other PTB Application: PTB's own webhook server
         try:
@@ -135,6 +138,17 @@ def webhook(listen: str, port: int, url: str, secret_token: str | None) -> Updat
             raise UpdatesNotStarted(f"could not start the webhook on {where}: {reason}") from exc
 
     return start
+
+
+async def register_webhook(bot: Bot, url: str, secret_token: str | None) -> None:
+    """setWebhook for every update type; UpdatesNotStarted (naming the cause) when Telegram refuses it.
+
+    Pending updates are kept: whatever arrived while no worker served is delivered now.
+    """
+    try:
+        await bot.set_webhook(url, secret_token=secret_token, allowed_updates=Update.ALL_TYPES)
+    except TelegramError as exc:
+        raise UpdatesNotStarted(f"could not register the webhook {url} with Telegram: {exc}") from exc
 
 
 @asynccontextmanager

@@ -36,6 +36,8 @@ MODES = ("polling", "webhook")
 #: Random bytes in a webhook secret generated when WEBHOOK_SECRET_TOKEN is unset (43 URL-safe characters).
 WEBHOOK_SECRET_BYTES = 32
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 _TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{10,}$")
 _SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -63,6 +65,9 @@ class Settings:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret_token: str | None = field(default=None, repr=False)
+    #: False for one of several workers behind a proxy: it serves the webhook but never calls setWebhook
+    #: (``python -m bot set-webhook`` registers the shared URL and secret once).
+    webhook_register: bool = True
     max_upload_mb: float = 10.0
     photos_per_minute: int = 10
     photos_in_flight: int = 2
@@ -173,10 +178,21 @@ def load_settings(
             problems.append("BOT_MODE=webhook needs TELEGRAM_BOT_TOKEN (without a token the bot runs in the sandbox)")
         if webhook_url is None:
             problems.append("BOT_MODE=webhook needs WEBHOOK_URL, the public https:// address Telegram posts to")
+    register_raw = (get("WEBHOOK_REGISTER") or "1").lower()
+    if register_raw not in _TRUE + _FALSE:
+        problems.append(f"WEBHOOK_REGISTER must be 1 or 0 (got {register_raw!r})")
+    webhook_register = register_raw not in _FALSE
     secret_token = get("WEBHOOK_SECRET_TOKEN")
     if secret_token is not None and not _SECRET_TOKEN_RE.match(secret_token):
         problems.append("WEBHOOK_SECRET_TOKEN must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         secret_token = None
+    elif secret_token is None and mode == "webhook" and not webhook_register:
+        # Workers behind one URL must all accept the secret registered once: a random one per worker
+        # would make every worker but one refuse Telegram's updates.
+        problems.append(
+            "WEBHOOK_REGISTER=0 needs WEBHOOK_SECRET_TOKEN: every worker behind the proxy checks the one secret "
+            "that `python -m bot set-webhook` registers"
+        )
     elif secret_token is None and mode == "webhook":
         # A webhook without Telegram's secret header accepts forged updates from anyone who finds
         # the URL: never run one.  A random secret for this run is registered with setWebhook.
@@ -242,6 +258,7 @@ def load_settings(
         webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
         webhook_port=int(number("WEBHOOK_PORT", 8443, low=1, high=65535)),
         webhook_secret_token=secret_token,
+        webhook_register=webhook_register,
         max_upload_mb=float(max_upload_mb),
         photos_per_minute=int(number("PHOTOS_PER_MINUTE", 10, low=1, high=1000)),
         photos_in_flight=int(number("PHOTOS_IN_FLIGHT", 2, low=1, high=16)),
