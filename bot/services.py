@@ -90,7 +90,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
     analyzer = analyzer or Analyzer(settings.fer_model_dir, detector=DetectorSettings(backend=settings.face_detector))
     catalog = load_catalog()
     texts = load_texts()  # every language, checked now: a broken translation stops start-up, a gap is a warning
-    store = await open_store(settings.db_path)
+    store = await open_store(settings.database)
     return Services(
         analyzer=analyzer,
         store=store,

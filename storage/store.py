@@ -1,4 +1,4 @@
-"""Mood history store: people, check-ins and shown recommendations in SQLite, every call scoped by user id."""
+"""Mood history: people, check-ins and shown recommendations (SQLite or PostgreSQL), every call scoped by user."""
 
 from __future__ import annotations
 
@@ -8,17 +8,15 @@ import io
 import json
 import logging
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import aiosqlite
-
-from storage.migrations import EMOTIONS, MAX_NOTE, MIXED, MOODS, SOURCES, migrate
+from storage.database import Database, Session, open_database
+from storage.migrations import EMOTIONS, MAX_NOTE, MIXED, MOODS, SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -168,46 +166,32 @@ _CONSENTED = "SELECT 1 FROM people WHERE user_id = ? AND consent_at IS NOT NULL"
 
 
 class Store:
-    """A thin holder of one aiosqlite connection; every method is scoped by the caller's ``user_id``."""
+    """Mood history on a :class:`storage.database.Database`; every method is scoped by the caller's ``user_id``."""
 
-    def __init__(self, db: aiosqlite.Connection, *, clock: Callable[[], datetime] = utc_now) -> None:
-        """Wrap an open, migrated connection (use :func:`open_store` rather than this)."""
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utc_now) -> None:
+        """Wrap an open, migrated database (use :func:`open_store` rather than this)."""
         self._db = db
         self._clock = clock
-        self._lock = asyncio.Lock()
 
     def now(self) -> datetime:
         """The store's clock (injectable in tests): what check-ins are stamped with, and what "today" means."""
         return self._clock()
 
     @property
-    def connection(self) -> aiosqlite.Connection:
-        """The underlying connection (for tests and maintenance)."""
+    def database(self) -> Database:
+        """The database behind the store (for tests, maintenance and other stores of shared state)."""
         return self._db
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Serialise access and run the body in one ``BEGIN IMMEDIATE`` transaction."""
-        async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            else:
-                await self._db.execute("COMMIT")
+    @property
+    def connection(self) -> Any:
+        """The SQLite connection (tests and maintenance); AttributeError on PostgreSQL."""
+        return self._db.connection  # type: ignore[attr-defined]
 
-    @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Serialise access for reads so they never see another call's half-done transaction."""
-        async with self._lock:
-            yield self._db
-
-    async def _insert_person(self, db: aiosqlite.Connection, user_id: int) -> None:
+    async def _insert_person(self, db: Session, user_id: int) -> None:
         await db.execute(
-            "INSERT OR IGNORE INTO people (user_id, created_at, settings) VALUES (?, ?, '{}')",
-            (user_id, to_iso(self._clock())),
+            "INSERT INTO people (user_id, created_at, settings) VALUES (?, ?, '{}') ON CONFLICT (user_id) DO NOTHING",
+            user_id,
+            to_iso(self._clock()),
         )
 
     # -- people ---------------------------------------------------------------------------------------
@@ -215,36 +199,33 @@ class Store:
     async def ensure_user(self, user_id: int, *, language: str | None = None) -> None:
         """Create the person if new; if ``language`` is given, store it in their settings."""
         _check_user_id(user_id)
-        async with self._transaction() as db:
+        async with self._db.transaction() as db:
             await self._insert_person(db, user_id)
             if language is not None:
                 await self._merge_settings(db, user_id, {"language": language})
 
-    async def _merge_settings(self, db: aiosqlite.Connection, user_id: int, changes: dict[str, Any]) -> dict:
-        async with db.execute("SELECT settings FROM people WHERE user_id = ?", (user_id,)) as cursor:
-            row = await cursor.fetchone()
+    async def _merge_settings(self, db: Session, user_id: int, changes: dict[str, Any]) -> dict:
+        # The row lock keeps two workers changing one person's settings at once from losing either change.
+        row = await db.fetchone(f"SELECT settings FROM people WHERE user_id = ?{self._db.for_update}", user_id)
         settings = json.loads(row["settings"]) if row else {}
         settings.update(changes)
         settings = {k: v for k, v in settings.items() if v is not None}
         await db.execute(
-            "UPDATE people SET settings = ? WHERE user_id = ?", (json.dumps(settings, sort_keys=True), user_id)
+            "UPDATE people SET settings = ? WHERE user_id = ?", json.dumps(settings, sort_keys=True), user_id
         )
         return settings
 
     async def settings(self, user_id: int) -> dict[str, Any]:
         """The person's settings (empty if unknown)."""
         _check_user_id(user_id)
-        async with (
-            self._reading() as db,
-            db.execute("SELECT settings FROM people WHERE user_id = ?", (user_id,)) as cursor,
-        ):
-            row = await cursor.fetchone()
+        async with self._db.reading() as db:
+            row = await db.fetchone("SELECT settings FROM people WHERE user_id = ?", user_id)
         return json.loads(row["settings"]) if row else {}
 
     async def update_settings(self, user_id: int, **changes: Any) -> dict[str, Any]:
         """Merge ``changes`` into the settings (a ``None`` value removes the key); returns the new settings."""
         _check_user_id(user_id)
-        async with self._transaction() as db:
+        async with self._db.transaction() as db:
             await self._insert_person(db, user_id)
             return await self._merge_settings(db, user_id, changes)
 
@@ -255,11 +236,13 @@ class Store:
         it keeps nothing else (check-ins already stored stay until /forget).
         """
         _check_user_id(user_id)
-        async with self._transaction() as db:
+        async with self._db.transaction() as db:
             await self._insert_person(db, user_id)
             await db.execute(
                 "UPDATE people SET consent_at = CASE WHEN ? THEN COALESCE(consent_at, ?) END WHERE user_id = ?",
-                (given, to_iso(self._clock()), user_id),
+                bool(given),
+                to_iso(self._clock()),
+                user_id,
             )
             await self._merge_settings(db, user_id, {DECLINED: None if given else True})
 
@@ -267,19 +250,17 @@ class Store:
         """Whether the person said "don't keep my check-ins" (and has not agreed since)."""
         return bool((await self.settings(user_id)).get(DECLINED))
 
-    async def _require_consent(self, db: aiosqlite.Connection, user_id: int) -> None:
-        async with db.execute(_CONSENTED, (user_id,)) as cursor:
-            if await cursor.fetchone() is None:
-                raise NotConsented(f"user {user_id} has not agreed to keep check-ins")
+    async def _require_consent(self, db: Session, user_id: int) -> None:
+        # FOR SHARE (PostgreSQL): a /forget on another worker waits for this write to finish and then deletes
+        # it too; or, if it came first, this finds no person and writes nothing.
+        if await db.fetchone(_CONSENTED + self._db.for_share, user_id) is None:
+            raise NotConsented(f"user {user_id} has not agreed to keep check-ins")
 
     async def consent_at(self, user_id: int) -> datetime | None:
         """When the person gave consent, or ``None``."""
         _check_user_id(user_id)
-        async with (
-            self._reading() as db,
-            db.execute("SELECT consent_at FROM people WHERE user_id = ?", (user_id,)) as cursor,
-        ):
-            row = await cursor.fetchone()
+        async with self._db.reading() as db:
+            row = await db.fetchone("SELECT consent_at FROM people WHERE user_id = ?", user_id)
         return from_iso(row["consent_at"]) if row and row["consent_at"] else None
 
     # -- check-ins ------------------------------------------------------------------------------------
@@ -299,7 +280,8 @@ class Store:
 
         Raises NotConsented (writing nothing) unless the person agreed with :meth:`set_consent`.
         With ``message_id`` (the message the reading answers) the call is idempotent: the same message
-        again returns the check-in it made the first time.  ``source`` is "selfie" or "self" (see SOURCES).
+        again returns the check-in it made the first time, on whichever worker it lands.
+        ``source`` is "selfie" or "self" (see SOURCES).
         """
         _check_user_id(user_id)
         probs = [float(p) for p in probabilities]
@@ -314,23 +296,29 @@ class Store:
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
         when = to_iso(at or self._clock())
-        async with self._transaction() as db:
+        async with self._db.transaction() as db:
             await self._require_consent(db, user_id)
-            if message_id is not None:
-                async with db.execute(
-                    "SELECT id FROM checkins WHERE user_id = ? AND message_id = ?", (user_id, message_id)
-                ) as cursor:
-                    if (row := await cursor.fetchone()) is not None:
-                        return int(row["id"])
-            cursor = await db.execute(
-                f"INSERT INTO checkins (user_id, at, {_PROB_COLUMNS}, top_emotion, faces, message_id, source) "
-                f"VALUES (?, ?, {', '.join('?' * len(EMOTIONS))}, ?, ?, ?, ?)",
-                (user_id, when, *probs, top_emotion, int(faces), message_id, source),
-            )
-            checkin_id = cursor.lastrowid
-            await cursor.close()
-        assert checkin_id is not None
-        return checkin_id
+            existing = "SELECT id FROM checkins WHERE user_id = ? AND message_id = ?"
+            row = await db.fetchone(existing, user_id, message_id) if message_id is not None else None
+            if row is None:
+                # Two workers handling one redelivered message at once: the unique (user_id, message_id) index
+                # lets one insert; the other waits for it, inserts nothing and reads the row it made.
+                row = await db.fetchone(
+                    f"INSERT INTO checkins (user_id, at, {_PROB_COLUMNS}, top_emotion, faces, message_id, source) "
+                    f"VALUES (?, ?, {', '.join('?' * len(EMOTIONS))}, ?, ?, ?, ?) "
+                    "ON CONFLICT (user_id, message_id) DO NOTHING RETURNING id",
+                    user_id,
+                    when,
+                    *probs,
+                    top_emotion,
+                    int(faces),
+                    message_id,
+                    source,
+                )
+            if row is None:
+                row = await db.fetchone(existing, user_id, message_id)
+        assert row is not None
+        return int(row["id"])
 
     async def add_self_report(
         self, user_id: int, emotion: str, at: datetime | None = None, *, message_id: int | None = None
@@ -359,13 +347,11 @@ class Store:
         text = note.strip()
         if not 1 <= len(text) <= MAX_NOTE:
             raise ValueError(f"a note must have 1 to {MAX_NOTE} characters, got {len(text)}")
-        async with self._transaction() as db:
+        async with self._db.transaction() as db:
             await self._require_consent(db, user_id)
-            cursor = await db.execute(
-                "UPDATE checkins SET note = ? WHERE id = ? AND user_id = ?", (text, checkin_id, user_id)
+            changed = await db.execute(
+                "UPDATE checkins SET note = ? WHERE id = ? AND user_id = ?", text, checkin_id, user_id
             )
-            changed = cursor.rowcount
-            await cursor.close()
         return changed == 1
 
     async def get_checkin(self, user_id: int, checkin_id: int) -> CheckIn | None:
@@ -375,13 +361,10 @@ class Store:
     async def _one_checkin(self, user_id: int, condition: str, value: int) -> CheckIn | None:
         """The user's check-in matching ``condition`` (a fixed SQL snippet with one ``?``), or ``None``."""
         _check_user_id(user_id)
-        async with (
-            self._reading() as db,
-            db.execute(
-                f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE user_id = ? AND {condition}", (user_id, value)
-            ) as cursor,
-        ):
-            row = await cursor.fetchone()
+        async with self._db.reading() as db:
+            row = await db.fetchone(
+                f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE user_id = ? AND {condition}", user_id, value
+            )
         return _checkin_from_row(row) if row else None
 
     async def correct_checkin(self, user_id: int, checkin_id: int, emotion: str) -> bool:
@@ -390,13 +373,10 @@ class Store:
         if emotion not in EMOTIONS:
             log.debug("rejecting correction to unknown emotion %r", emotion)
             return False
-        async with self._transaction() as db:
-            cursor = await db.execute(
-                "UPDATE checkins SET corrected_emotion = ? WHERE id = ? AND user_id = ?",
-                (emotion, checkin_id, user_id),
+        async with self._db.transaction() as db:
+            changed = await db.execute(
+                "UPDATE checkins SET corrected_emotion = ? WHERE id = ? AND user_id = ?", emotion, checkin_id, user_id
             )
-            changed = cursor.rowcount
-            await cursor.close()
         return changed == 1
 
     async def checkins(self, user_id: int, since: datetime | None = None) -> list[CheckIn]:
@@ -408,8 +388,8 @@ class Store:
             sql += " AND at >= ?"
             params.append(to_iso(since))
         sql += " ORDER BY at, id"
-        async with self._reading() as db, db.execute(sql, params) as cursor:
-            rows = await cursor.fetchall()
+        async with self._db.reading() as db:
+            rows = await db.fetchall(sql, *params)
         return [_checkin_from_row(r) for r in rows]
 
     async def recent_emotions(self, user_id: int, limit: int) -> list[str]:
@@ -417,15 +397,13 @@ class Store:
         _check_user_id(user_id)
         if limit <= 0:
             return []
-        async with (
-            self._reading() as db,
-            db.execute(
+        async with self._db.reading() as db:
+            rows = await db.fetchall(
                 "SELECT COALESCE(corrected_emotion, top_emotion) AS emotion FROM checkins "
                 "WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?",
-                (user_id, limit),
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+                user_id,
+                int(limit),
+            )
         return [r["emotion"] for r in rows]
 
     # -- recommendations ------------------------------------------------------------------------------
@@ -450,23 +428,25 @@ class Store:
             raise TypeError("item_ids must be a sequence of strings, not a string")
         now = to_iso(self._clock())
         ids: list[int] = []
-        async with self._transaction() as db:
+        async with self._db.transaction() as db:
             await self._require_consent(db, user_id)
             if checkin_id is not None:
-                async with db.execute(
-                    "SELECT 1 FROM checkins WHERE id = ? AND user_id = ?", (checkin_id, user_id)
-                ) as cursor:
-                    if await cursor.fetchone() is None:
-                        raise ValueError(f"check-in {checkin_id} is not one of user {user_id}'s")
+                mine = await db.fetchone("SELECT 1 FROM checkins WHERE id = ? AND user_id = ?", checkin_id, user_id)
+                if mine is None:
+                    raise ValueError(f"check-in {checkin_id} is not one of user {user_id}'s")
             for item_id in item_ids:
-                cursor = await db.execute(
+                row = await db.fetchone(
                     "INSERT INTO recommendations (user_id, checkin_id, kind, item_id, emotion, shown_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (user_id, checkin_id, kind, str(item_id), emotion, now),
+                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    user_id,
+                    checkin_id,
+                    kind,
+                    str(item_id),
+                    emotion,
+                    now,
                 )
-                assert cursor.lastrowid is not None
-                ids.append(cursor.lastrowid)
-                await cursor.close()
+                assert row is not None
+                ids.append(int(row["id"]))
         return ids
 
     async def set_feedback(self, user_id: int, item_id: str, value: int) -> bool:
@@ -475,15 +455,15 @@ class Store:
         if isinstance(value, bool) or value not in (-1, 0, 1):
             log.debug("rejecting feedback value %r", value)
             return False
-        async with self._transaction() as db:
-            cursor = await db.execute(
+        async with self._db.transaction() as db:
+            changed = await db.execute(
                 "UPDATE recommendations SET feedback = ? WHERE id = ("
                 " SELECT id FROM recommendations WHERE user_id = ? AND item_id = ?"
                 " ORDER BY shown_at DESC, id DESC LIMIT 1)",
-                (value or None, user_id, str(item_id)),
+                value or None,
+                user_id,
+                str(item_id),
             )
-            changed = cursor.rowcount
-            await cursor.close()
         return changed == 1
 
     async def seen_items(self, user_id: int, kind: str) -> list[str]:
@@ -493,28 +473,23 @@ class Store:
         sequence: with each item listed once, every cycle after the first would look complete.
         """
         _check_user_id(user_id)
-        async with (
-            self._reading() as db,
-            db.execute(
+        async with self._db.reading() as db:
+            rows = await db.fetchall(
                 "SELECT item_id FROM recommendations WHERE user_id = ? AND kind = ? ORDER BY shown_at, id",
-                (user_id, kind),
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+                user_id,
+                kind,
+            )
         return [r["item_id"] for r in rows]
 
     async def feedback(self, user_id: int) -> dict[str, int]:
         """Item id -> the user's most recent non-empty feedback (+1/-1) on it."""
         _check_user_id(user_id)
-        async with (
-            self._reading() as db,
-            db.execute(
+        async with self._db.reading() as db:
+            rows = await db.fetchall(
                 "SELECT item_id, feedback FROM recommendations WHERE user_id = ? AND feedback IS NOT NULL "
                 "ORDER BY shown_at, id",
-                (user_id,),
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+                user_id,
+            )
         return {r["item_id"]: int(r["feedback"]) for r in rows}
 
     async def recommendations(self, user_id: int, kind: str | None = None) -> list[Recommendation]:
@@ -526,8 +501,8 @@ class Store:
             sql += " AND kind = ?"
             params.append(kind)
         sql += " ORDER BY shown_at, id"
-        async with self._reading() as db, db.execute(sql, params) as cursor:
-            rows = await cursor.fetchall()
+        async with self._db.reading() as db:
+            rows = await db.fetchall(sql, *params)
         return [_recommendation_from_row(r) for r in rows]
 
     # -- export and erasure ---------------------------------------------------------------------------
@@ -535,17 +510,14 @@ class Store:
     async def export_csv(self, user_id: int) -> bytes:
         """The user's check-ins and shown recommendations (with feedback) as UTF-8 CSV with a header row."""
         _check_user_id(user_id)
-        async with self._reading() as db:
-            async with db.execute(
-                f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE user_id = ? ORDER BY at, id", (user_id,)
-            ) as cursor:
-                checkin_rows = await cursor.fetchall()
-            async with db.execute(
-                f"SELECT {_REC_COLUMNS} FROM recommendations WHERE user_id = ? ORDER BY shown_at, id", (user_id,)
-            ) as cursor:
-                rec_rows = await cursor.fetchall()
-            async with db.execute("SELECT settings FROM people WHERE user_id = ?", (user_id,)) as cursor:
-                person = await cursor.fetchone()
+        async with self._db.reading() as db:
+            checkin_rows = await db.fetchall(
+                f"SELECT {_CHECKIN_COLUMNS} FROM checkins WHERE user_id = ? ORDER BY at, id", user_id
+            )
+            rec_rows = await db.fetchall(
+                f"SELECT {_REC_COLUMNS} FROM recommendations WHERE user_id = ? ORDER BY shown_at, id", user_id
+            )
+            person = await db.fetchone("SELECT settings FROM people WHERE user_id = ?", user_id)
         zone = _zone_of_settings(person["settings"] if person else None)
         # Building the file is CPU work proportional to a lifetime of check-ins: off the event loop.
         return await asyncio.to_thread(_export_csv, checkin_rows, rec_rows, zone)
@@ -557,26 +529,23 @@ class Store:
         """
         _check_user_id(user_id)
         before = to_iso(cutoff)
-        async with self._transaction() as db:
+        async with self._db.transaction() as db:
             await db.execute(
                 "DELETE FROM recommendations WHERE user_id = ? AND (checkin_id IN "
                 "(SELECT id FROM checkins WHERE user_id = ? AND at < ?) OR (checkin_id IS NULL AND shown_at < ?))",
-                (user_id, user_id, before, before),
+                user_id,
+                user_id,
+                before,
+                before,
             )
-            cursor = await db.execute("DELETE FROM checkins WHERE user_id = ? AND at < ?", (user_id, before))
-            deleted = max(cursor.rowcount, 0)
-            await cursor.close()
-        return deleted
+            return await db.execute("DELETE FROM checkins WHERE user_id = ? AND at < ?", user_id, before)
 
     async def people_with_setting(self, key: str) -> dict[int, dict[str, Any]]:
         """Everyone whose settings have ``key``, with their settings: for sweeps over all people (reminders,
         retention), the one kind of query not scoped to a single person."""
         pattern = f'%"{key}":%'  # settings are json.dumps'ed: a cheap pre-filter, checked exactly below
-        async with (
-            self._reading() as db,
-            db.execute("SELECT user_id, settings FROM people WHERE settings LIKE ?", (pattern,)) as cursor,
-        ):
-            rows = await cursor.fetchall()
+        async with self._db.reading() as db:
+            rows = await db.fetchall("SELECT user_id, settings FROM people WHERE settings LIKE ?", pattern)
         found = {int(r["user_id"]): json.loads(r["settings"]) for r in rows}
         return {user_id: settings for user_id, settings in found.items() if key in settings}
 
@@ -584,18 +553,19 @@ class Store:
         """Delete everything stored about the user; returns the number of rows deleted."""
         _check_user_id(user_id)
         total = 0
-        async with self._transaction() as db:
+        async with self._db.transaction() as db:
+            # The person's row first (PostgreSQL): writes in flight hold it shared (see _require_consent), so this
+            # waits for them to finish and then deletes their rows too, and later ones find no person.  Taking it
+            # last instead would deadlock with a write that already holds it and waits for a deleted check-in.
+            await db.fetchone(f"SELECT 1 FROM people WHERE user_id = ?{self._db.for_update}", user_id)
             for table in ("recommendations", "checkins", "people"):
-                cursor = await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
-                total += max(cursor.rowcount, 0)
-                await cursor.close()
+                total += await db.execute(f"DELETE FROM {table} WHERE user_id = ?", user_id)
         log.debug("forgot one person (%d rows)", total)
         return total
 
     async def close(self) -> None:
-        """Close the connection (checkpointing the WAL)."""
-        async with self._lock:
-            await self._db.close()
+        """Close the database (on SQLite, checkpointing the WAL)."""
+        await self._db.close()
 
 
 def _local_iso(at: datetime, zone: tzinfo) -> str:
@@ -655,27 +625,7 @@ def _export_csv(checkin_rows: Sequence[Any], rec_rows: Sequence[Any], zone: tzin
     return out.getvalue().encode("utf-8")
 
 
-async def open_store(path: str | Path, *, clock: Callable[[], datetime] = utc_now) -> Store:
-    """Open (creating if needed) the database at ``path``, switch on WAL and foreign keys, and migrate it."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = await aiosqlite.connect(str(path), isolation_level=None)
-    try:
-        db.row_factory = aiosqlite.Row
-        # First: switching a new database to WAL takes a lock that another process may be holding.
-        await db.execute("PRAGMA busy_timeout = 5000")
-        async with db.execute("PRAGMA journal_mode = WAL") as cursor:
-            row = await cursor.fetchone()
-        mode = str(row[0]).lower() if row else ""
-        if mode != "wal" and str(path) != ":memory:":
-            log.warning("could not switch %s to WAL (journal_mode=%s)", path, mode)
-        await db.execute("PRAGMA foreign_keys = ON")
-        # FULL: in WAL mode NORMAL survives a crashed process but may lose the last commits to a power
-        # cut; a check-in the person was told about must survive both.
-        await db.execute("PRAGMA synchronous = FULL")
-        version = await migrate(db)
-        log.debug("opened store %s at schema version %d", path, version)
-    except BaseException:
-        await db.close()
-        raise
-    return Store(db, clock=clock)
+async def open_store(target: str | Path, *, clock: Callable[[], datetime] = utc_now) -> Store:
+    """Open (creating and migrating as needed) the database ``target`` names: a SQLite file path, ``sqlite:///path``
+    or ``postgresql://…`` (see :func:`storage.urls.parse_database_url`)."""
+    return Store(await open_database(str(target)), clock=clock)

@@ -1,13 +1,16 @@
-"""Shared fixtures: the shared data folder, one Analyzer for the session, and the local Bot API server."""
+"""Shared fixtures: the shared data folder, one Analyzer for the session, the local Bot API server, and the
+databases (a SQLite file, and a database on a throwaway PostgreSQL server started once per session)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from deploy import local_postgres
 from fer_engine.datasets import data_dir
 from sandbox import RunningServer, start_server
 
@@ -77,3 +80,31 @@ async def bot(server: RunningServer, tmp_path: Path, analyzer) -> AsyncIterator:
 
     async with running_bot(server, tmp_path / "moodlens.db", analyzer) as running:
         yield running
+
+
+#: The storage backends every store and end-to-end test runs on.
+BACKENDS = ("sqlite", "postgresql")
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory):
+    """One PostgreSQL cluster for the session (Debian's server, installed by ``tasks.py test``)."""
+    if not local_postgres.available():
+        pytest.skip("PostgreSQL server binaries not found (Debian package postgresql; tasks.py test installs it)")
+    with local_postgres.LocalPostgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+def new_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> str:
+    """A fresh, empty database on ``backend``: a SQLite file in ``folder``, or a new PostgreSQL database."""
+    if backend == "sqlite":
+        return str(folder / f"moodlens-{next(_database_numbers)}.db")
+    server = request.getfixturevalue("postgres_server")
+    return server.create_database(f"moodlens_{next(_database_numbers)}")
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """What ``open_store`` opens, once per backend: a SQLite path or a ``postgresql://`` URL to an empty database."""
+    return new_database(request, request.param, tmp_path)

@@ -36,8 +36,9 @@ T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    s = await open_store(tmp_path / "mood.db")
+async def store(database: str):
+    """A store on each backend (see conftest's ``database``)."""
+    s = await open_store(database)
     for person in (ALICE, BOB):  # both agreed to keep check-ins; tests of consent itself use others
         await s.set_consent(person)
     yield s
@@ -72,13 +73,18 @@ async def test_fresh_db_reaches_latest_version(tmp_path: Path) -> None:
     assert [*EMOTIONS] == [c for c in _columns(path, "checkins") if c in EMOTIONS]
 
 
-async def test_wal_mode_is_on(store, tmp_path: Path) -> None:
-    async with store.connection.execute("PRAGMA journal_mode") as cur:
-        assert (await cur.fetchone())[0].lower() == "wal"
-    async with store.connection.execute("PRAGMA synchronous") as cur:
-        assert (await cur.fetchone())[0] == 2, "FULL: a commit survives a power cut, not only a crash"
-    await store.add_checkin(ALICE, HAPPY, "happy", 1)
-    assert (tmp_path / "mood.db-wal").exists()
+async def test_wal_mode_is_on(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "mood.db")
+    try:
+        async with store.connection.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone())[0].lower() == "wal"
+        async with store.connection.execute("PRAGMA synchronous") as cur:
+            assert (await cur.fetchone())[0] == 2, "FULL: a commit survives a power cut, not only a crash"
+        await store.set_consent(ALICE)
+        await store.add_checkin(ALICE, HAPPY, "happy", 1)
+        assert (tmp_path / "mood.db-wal").exists()
+    finally:
+        await store.close()
 
 
 async def test_reopen_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
@@ -338,8 +344,9 @@ async def test_nothing_is_written_without_consent(store) -> None:
     ):
         with pytest.raises(NotConsented):
             await write
-    async with store.connection.execute("SELECT COUNT(*) FROM people WHERE user_id = ?", (CAROL,)) as cur:
-        assert (await cur.fetchone())[0] == 0, "not even a row for the person"
+    async with store.database.reading() as db:
+        row = await db.fetchone("SELECT COUNT(*) AS n FROM people WHERE user_id = ?", CAROL)
+    assert row["n"] == 0, "not even a row for the person"
     # "No" is remembered (so they are not asked again and again) and still keeps no mood data.
     await store.set_consent(CAROL, False)
     assert await store.settings(CAROL) == {"consent_declined": True} and await store.consent_at(CAROL) is None

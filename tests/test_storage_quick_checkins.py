@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import aiosqlite
+import asyncpg
 import pytest
 
 from storage import EMOTIONS, LATEST_VERSION, MAX_NOTE, MIXED, NotConsented, migrate, open_store, schema_version
@@ -19,8 +20,8 @@ T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    s = await open_store(tmp_path / "mood.db")
+async def store(database: str):
+    s = await open_store(database)
     for person in (ALICE, BOB):
         await s.set_consent(person)
     yield s
@@ -91,16 +92,17 @@ async def test_a_v3_database_with_rows_is_rebuilt_keeping_data_links_indexes_and
 
 async def test_the_database_itself_refuses_bad_sources_moods_and_notes(store) -> None:
     cid = await store.add_self_report(ALICE, "happy")
-    db = store.connection
     for sql, args in [
         ("UPDATE checkins SET source = 'guess' WHERE id = ?", (cid,)),
         ("UPDATE checkins SET top_emotion = 'meh' WHERE id = ?", (cid,)),
         ("UPDATE checkins SET note = ? WHERE id = ?", ("x" * (MAX_NOTE + 1), cid)),
         ("UPDATE checkins SET note = '' WHERE id = ?", (cid,)),
     ]:
-        with pytest.raises(sqlite3.IntegrityError):
-            await db.execute(sql, args)
-    await db.execute("UPDATE checkins SET corrected_emotion = 'mixed' WHERE id = ?", (cid,))
+        with pytest.raises((sqlite3.IntegrityError, asyncpg.CheckViolationError)):
+            async with store.database.transaction() as db:
+                await db.execute(sql, *args)
+    async with store.database.transaction() as db:
+        assert await db.execute("UPDATE checkins SET corrected_emotion = 'mixed' WHERE id = ?", cid) == 1
 
 
 async def test_self_reports_are_stored_like_readings_and_marked(store) -> None:
@@ -145,5 +147,5 @@ async def test_csv_export_ends_with_source_and_note_and_forget_removes_notes(sto
     assert (rows[0]["emotion"], rows[0]["source"], rows[0]["note"]) == (MIXED, "self", "rain, then sun, «ok»")
     assert (rows[1]["source"], rows[1]["note"]) == ("", "")
     await store.forget(ALICE)
-    async with store.connection.execute("SELECT COUNT(*) FROM checkins WHERE note IS NOT NULL") as cursor:
-        assert (await cursor.fetchone())[0] == 0
+    async with store.database.reading() as db:
+        assert (await db.fetchone("SELECT COUNT(*) AS n FROM checkins WHERE note IS NOT NULL"))["n"] == 0
