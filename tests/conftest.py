@@ -74,11 +74,11 @@ async def http(server: RunningServer) -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-async def bot(server: RunningServer, tmp_path: Path, analyzer) -> AsyncIterator:
-    """The real MoodLens Application polling the sandbox, on a fresh database (tests/test_bot_e2e.py: Bot)."""
+async def bot(server: RunningServer, database: str, analyzer) -> AsyncIterator:
+    """The real MoodLens Application polling the sandbox, on a fresh database of each backend (test_bot_e2e.Bot)."""
     from test_bot_e2e import running_bot
 
-    async with running_bot(server, tmp_path / "moodlens.db", analyzer) as running:
+    async with running_bot(server, database, analyzer) as running:
         yield running
 
 

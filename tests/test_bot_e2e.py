@@ -32,6 +32,7 @@ from fer_engine.datasets import data_dir
 from fer_engine.sample_images import screenshot
 from sandbox import RunningServer
 from sandbox.faults import FaultPlan
+from storage.urls import POSTGRESQL, parse_database_url
 
 PHOTOS = data_dir() / "photos"
 SECRET = b"test-button-secret-0123456789"
@@ -50,15 +51,22 @@ class Bot:
 
 @asynccontextmanager
 async def running_bot(
-    server: RunningServer, db_path: Path, analyzer: Any, clock: Callable[[], datetime] | None = None, **overrides: Any
+    server: RunningServer,
+    database: str | Path,
+    analyzer: Any,
+    clock: Callable[[], datetime] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Bot]:
     """The real Application polling the sandbox; services closed afterwards (like a process exit).
 
+    ``database``: a SQLite path or a ``postgresql://`` URL (conftest's ``database`` fixture gives one per backend).
     ``clock``: "now" for reminders, retention and local days from the start (tests move it instead of waiting).
     """
+    on_postgres = parse_database_url(str(database)).dialect == POSTGRESQL
     settings = Settings(
         token=server.token,
-        db_path=db_path,
+        db_path=None if on_postgres else Path(database),
+        database_url=str(database) if on_postgres else None,
         api_base_url=server.base_url,
         file_base_url=server.base_file_url,
         button_secret=SECRET,
@@ -334,9 +342,9 @@ async def test_selfie_journey_buttons_history_export_forget(
 
 
 async def test_bad_inputs_get_helpful_messages(
-    server: RunningServer, http: aiohttp.ClientSession, tmp_path: Path, analyzer: Any
+    server: RunningServer, http: aiohttp.ClientSession, database: str, analyzer: Any
 ) -> None:
-    async with running_bot(server, tmp_path / "db.sqlite", analyzer, max_upload_mb=1.0) as bot:
+    async with running_bot(server, database, analyzer, max_upload_mb=1.0) as bot:
         bob = Person(http, BOB)
         await agreed(bot, BOB)
 
@@ -398,11 +406,10 @@ async def test_bad_inputs_get_helpful_messages(
 
 
 async def _all_rows(services: Services) -> list[tuple]:
-    db = services.store.connection
     rows: list[tuple] = []
-    for table in ("people", "checkins", "recommendations"):
-        async with db.execute(f"SELECT * FROM {table}") as cursor:
-            rows += [tuple(r) for r in await cursor.fetchall()]
+    async with services.store.database.reading() as db:
+        for table in ("people", "checkins", "recommendations"):
+            rows += [tuple(r) for r in await db.fetchall(f"SELECT * FROM {table}")]
     return rows
 
 
@@ -573,16 +580,15 @@ async def test_tampered_foreign_and_stale_buttons_are_refused(bot: Bot, http: ai
 
 
 async def test_buttons_work_after_a_restart(
-    server: RunningServer, http: aiohttp.ClientSession, tmp_path: Path, analyzer: Any
+    server: RunningServer, http: aiohttp.ClientSession, database: str, analyzer: Any
 ) -> None:
-    db_path = tmp_path / "restart.db"
     alice = Person(http, ALICE)
-    async with running_bot(server, db_path, analyzer) as first:
+    async with running_bot(server, database, analyzer) as first:
         await agreed(first, ALICE)
         photo_id = await alice.photo("obama.jpg")
         reading, offer = await alice.replies(photo_id, 2)
 
-    async with running_bot(server, db_path, analyzer) as second:
+    async with running_bot(server, database, analyzer) as second:
         before = await alice.last_id()
         await alice.press(offer, "📚")
         [books] = await alice.replies(before, 1)
@@ -598,9 +604,9 @@ async def test_buttons_work_after_a_restart(
 
 
 async def test_rate_limit_keeps_others_served(
-    server: RunningServer, http: aiohttp.ClientSession, tmp_path: Path, analyzer: Any
+    server: RunningServer, http: aiohttp.ClientSession, database: str, analyzer: Any
 ) -> None:
-    async with running_bot(server, tmp_path / "db.sqlite", analyzer, photos_per_minute=3, photos_in_flight=1) as bot:
+    async with running_bot(server, database, analyzer, photos_per_minute=3, photos_in_flight=1) as bot:
         alice, bob = Person(http, ALICE), Person(http, BOB)
         await agreed(bot, ALICE, BOB)
         data = (PHOTOS / "obama.jpg").read_bytes()

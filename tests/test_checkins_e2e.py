@@ -8,7 +8,6 @@ import io
 import json
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -184,11 +183,10 @@ async def reply_to(person: Person, text: str) -> str:
 
 
 async def test_a_note_is_the_next_text_kept_with_its_check_in_exported_and_forgotten(
-    server: RunningServer, http: aiohttp.ClientSession, tmp_path: Path, analyzer: Any
+    server: RunningServer, http: aiohttp.ClientSession, database: str, analyzer: Any
 ) -> None:
     alice = Person(http, ALICE)
-    db_path = tmp_path / "notes.db"
-    async with running_bot(server, db_path, analyzer) as bot:
+    async with running_bot(server, database, analyzer) as bot:
         store = bot.services.store
         await agreed(bot, ALICE)
         prompt = await ask_mood(alice)
@@ -200,7 +198,7 @@ async def test_a_note_is_the_next_text_kept_with_its_check_in_exported_and_forgo
         await all_confirmed(server)  # else the restarted bot is given the press again (at-least-once polling)
 
     # The pending note is kept in the database, not in memory: a restart in between loses nothing.
-    async with running_bot(server, db_path, analyzer) as bot:
+    async with running_bot(server, database, analyzer) as bot:
         store = bot.services.store
         too_long = "x" * (MAX_NOTE + 1)
         assert await reply_to(alice, too_long) == DIALOGS.text("mood.note_too_long", length=MAX_NOTE + 1, max=MAX_NOTE)
@@ -238,8 +236,8 @@ async def test_a_note_is_the_next_text_kept_with_its_check_in_exported_and_forgo
         [confirm] = await alice.replies(sent, 1)
         await alice.press(confirm, DIALOGS.text("forget_confirm.confirm"))
         assert (await message(alice, confirm["message_id"], confirm["text"]))["text"] == DIALOGS.text("forgotten")
-        async with store.connection.execute("SELECT COUNT(*) FROM checkins WHERE note IS NOT NULL") as cursor:
-            assert (await cursor.fetchone())[0] == 0
+        async with store.database.reading() as db:
+            assert (await db.fetchone("SELECT COUNT(*) AS n FROM checkins WHERE note IS NOT NULL"))["n"] == 0
         assert await store.settings(ALICE) == {}  # a pending note, had there been one, went with the person
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -183,13 +182,12 @@ async def test_settings_changes_take_effect(bot: Bot, http: aiohttp.ClientSessio
 
 
 async def test_retention_deletes_old_rows_now_daily_and_at_start_up(
-    server: RunningServer, http: aiohttp.ClientSession, tmp_path: Path, analyzer: Any
+    server: RunningServer, http: aiohttp.ClientSession, database: str, analyzer: Any
 ) -> None:
     clock = Clock(datetime(2026, 6, 1, 12, tzinfo=timezone.utc))
-    db_path = tmp_path / "retention.db"
     happy = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
     alice = Person(http, ALICE)
-    async with running_bot(server, db_path, analyzer, clock=clock) as bot:
+    async with running_bot(server, database, analyzer, clock=clock) as bot:
         store = bot.services.store
         await agreed(bot, ALICE, BOB)
         ids = {}
@@ -218,7 +216,7 @@ async def test_retention_deletes_old_rows_now_daily_and_at_start_up(
         await store.add_checkin(ALICE, happy, "happy", 1, at=clock.now - timedelta(days=91))
 
     # At start-up, before anything else.
-    async with running_bot(server, db_path, analyzer, clock=clock) as bot:
+    async with running_bot(server, database, analyzer, clock=clock) as bot:
         assert await bot.services.store.checkins(ALICE) == []
         assert len(await bot.services.store.checkins(BOB)) == 1
 
@@ -227,11 +225,10 @@ async def test_retention_deletes_old_rows_now_daily_and_at_start_up(
 
 
 async def test_reminder_fires_skips_follows_dst_survives_restart_and_stops_when_blocked(
-    server: RunningServer, http: aiohttp.ClientSession, tmp_path: Path, analyzer: Any
+    server: RunningServer, http: aiohttp.ClientSession, database: str, analyzer: Any
 ) -> None:
     # Friday 27 March 2026, 20:00 UTC = 21:00 in Berlin; Berlin springs forward on Sunday the 29th.
     clock = Clock(datetime(2026, 3, 27, 20, 0, tzinfo=timezone.utc))
-    db_path = tmp_path / "reminders.db"
     alice = Person(http, ALICE)
     happy = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
 
@@ -242,7 +239,7 @@ async def test_reminder_fires_skips_follows_dst_survives_restart_and_stops_when_
         await bot.services.reminders.run_due(bot.app.bot)
         return await settle(alice, before)
 
-    async with running_bot(server, db_path, analyzer, clock=clock) as bot:
+    async with running_bot(server, database, analyzer, clock=clock) as bot:
         await agreed(bot, ALICE)
         await alice.replies(await alice.say("/timezone Berlin"), 1)
         sent = await alice.say("/remind")
@@ -265,7 +262,7 @@ async def test_reminder_fires_skips_follows_dst_survives_restart_and_stops_when_
         assert bot.services.reminders.scheduled[ALICE] == datetime(2026, 3, 29, 19, 30, tzinfo=timezone.utc)
 
     # A restart rebuilds the schedule from the database.
-    async with running_bot(server, db_path, analyzer, clock=clock) as bot:
+    async with running_bot(server, database, analyzer, clock=clock) as bot:
         assert bot.services.reminders.scheduled[ALICE] == datetime(2026, 3, 29, 19, 30, tzinfo=timezone.utc)
         [reminder] = await tick(bot, datetime(2026, 3, 29, 19, 31, tzinfo=timezone.utc))
         assert reminder["text"] in DIALOGS.variants("settings.remind.text")
