@@ -4,12 +4,14 @@ sharing one database need: migrations applied once, one check-in per message, /f
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 
 import pytest
 
 from bot.config import SettingsError, load_settings
 from storage import LATEST_VERSION, NotConsented, open_store
 from storage.postgres_db import numbered_placeholders, postgres_schema_version
+from storage.store import to_iso
 from storage.urls import POSTGRESQL, SQLITE, parse_database_url
 
 ALICE, BOB = 1001, 2002
@@ -17,6 +19,7 @@ HAPPY = [0.01, 0.01, 0.02, 0.80, 0.05, 0.06, 0.05]
 TOKEN = "123456:TEST-token_abc"
 #: A Telegram id above 2**31: the schema must not truncate it (INTEGER on PostgreSQL would).
 BIG_ID = 7_123_456_789
+T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def test_database_targets_name_a_backend() -> None:
@@ -136,3 +139,34 @@ async def test_settings_changed_on_two_workers_at_once_keep_both_changes(postgre
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_postgresql_database_with_rows_is_upgraded_in_place(postgres_database: str) -> None:
+    import asyncpg
+
+    from storage import MIXED
+    from storage.postgres_db import migrate_postgres
+
+    connection = await asyncpg.connect(postgres_database)
+    try:
+        assert await migrate_postgres(connection, target=3) == 3
+        await connection.execute(
+            "INSERT INTO people (user_id, created_at, consent_at) VALUES (1001, $1, $1)", to_iso(T0)
+        )
+        checkin = await connection.fetchval(
+            "INSERT INTO checkins (user_id, at, angry, disgust, fear, happy, sad, surprise, neutral, top_emotion, "
+            "message_id) VALUES (1001, $1, 0, 0, 0, 1, 0, 0, 0, 'happy', 7) RETURNING id",
+            to_iso(T0),
+        )
+        with pytest.raises(asyncpg.CheckViolationError):  # version 3 knows no "mixed"
+            await connection.execute("UPDATE checkins SET top_emotion = 'mixed'")
+    finally:
+        await connection.close()
+    store = await open_store(postgres_database)  # migrates the rest, with the rows in place
+    try:
+        [old] = await store.checkins(ALICE)
+        assert (old.id, old.source, old.note, old.top_emotion) == (checkin, "selfie", None, "happy")
+        assert await store.add_checkin(ALICE, HAPPY, "happy", 1, message_id=7) == checkin
+        assert await store.add_self_report(ALICE, MIXED) > checkin
+    finally:
+        await store.close()
