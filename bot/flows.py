@@ -15,7 +15,7 @@ from bot.replies import items_text, percent
 from bot.services import Services
 from bot.support import needs_support, should_show_notice
 from bot.support_notice import support_notice
-from catalog import EMOTIONS, recommend
+from catalog import EMOTIONS, Item, recommend
 from dialogs import Dialogs
 from storage import NotConsented
 
@@ -99,19 +99,20 @@ async def send_items(
     dialogs: Dialogs,
 ) -> None:
     """Recommend 3-5 items of ``kind`` (fresh first, shaped by 👍/👎), record them, and show them with buttons."""
-    store = services.store
-    async with services.pick_locks.hold((user_id, kind)):  # read the history, pick, record: one at a time
-        seen = await store.seen_items(user_id, kind)
-        feedback = await store.feedback(user_id)
-        picks = recommend(
+    picks: list[Item] = []
+
+    def choose(seen: list[str], feedback: dict[str, int]) -> list[str]:
+        picks[:] = recommend(
             services.catalog, kind, emotion, seen=seen, feedback=feedback, supportive=supportive, rng=services.rng
         )
-        if picks:
-            try:
-                rec_ids = await store.add_recommendations(user_id, checkin, kind, [it.id for it in picks], emotion)
-            except NotConsented:  # /forget won while this press was on its way: show and keep nothing
-                await chat.send_message(dialogs.text("data_gone"))
-                return
+        return [item.id for item in picks]
+
+    try:  # read the history, pick, record: one transaction per person, whichever worker the press lands on
+        picked = await services.store.pick_recommendations(user_id, checkin, kind, emotion, choose)
+    except NotConsented:  # /forget won while this press was on its way: show and keep nothing
+        await chat.send_message(dialogs.text("data_gone"))
+        return
+    rec_ids, seen = picked.rec_ids, picked.seen
     if not picks:
         markup = keyboards.other_ideas(services.codec, dialogs, user_id, checkin)
         await chat.send_message(dialogs.text("followups.nothing_left"), reply_markup=markup)

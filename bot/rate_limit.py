@@ -1,20 +1,30 @@
-"""Per-person photo limits: N photos per minute, and at most K of them being recognised at once.
+"""Per-person limits: N requests per minute, and at most K of them being worked on at once, across every worker.
 
-Photos over the per-minute quota are refused (with a friendly message, itself throttled); photos within
-the quota but over the in-flight limit wait for the person's own earlier photos, so one person's burst
-holds at most K recognition workers and everyone else keeps being served.  Runs on the event loop only.
+Requests over the per-minute quota are refused (with a friendly message, itself throttled); photos within the
+quota but over the in-flight limit wait for the person's own earlier photos, so one person's burst holds at most
+K recognition workers and everyone else keeps being served.  The counts live in the database
+(:mod:`storage.limits`), so a person's consecutive updates count the same on whichever worker they land; a slot
+held by a worker that died is free again once its lease runs out.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from types import TracebackType
 
-WINDOW_S = 60.0
+from storage.limits import WINDOW, RateLimits, Refusal
+from storage.store import utc_now
+
+log = logging.getLogger(__name__)
+
+#: An in-flight request's slot is held this long without word from its worker (its worker renews it meanwhile).
+LEASE = timedelta(seconds=30)
+#: How often a waiting request looks again whether its turn came (sooner when one of this worker's ends).
+POLL_S = (0.02, 0.25)
 
 
 class RateLimited(Exception):
@@ -26,108 +36,118 @@ class RateLimited(Exception):
         self.notify = notify
 
 
-@dataclass
-class _Person:
-    admitted: deque[float] = field(default_factory=deque)
-    semaphore: asyncio.Semaphore | None = None
-    holders: int = 0  # admitted tickets not yet finished (waiting or running)
-    last_notice: float = float("-inf")
-
-
 class RateLimiter:
-    """Admission control per key (a user id)."""
+    """Admission control for one kind of request (``bucket``: photos, charts…) per person."""
 
     def __init__(
         self,
+        limits: RateLimits,
+        bucket: str,
         per_minute: int,
         in_flight: int,
         *,
         notice_interval: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if per_minute < 1 or in_flight < 1:
             raise ValueError("per_minute and in_flight must be >= 1")
+        self.limits = limits
+        self.bucket = bucket
         self.per_minute = per_minute
         self.in_flight = in_flight
-        self.notice_interval = notice_interval
-        self._clock = clock
-        self._people: dict[Hashable, _Person] = {}
+        self.notice_interval = timedelta(seconds=notice_interval)
+        self.clock = clock
+        self._ended = asyncio.Event()  # set (and replaced) whenever one of this process's tickets ends
+        self._pruned: datetime | None = None
 
-    def admit(self, key: Hashable) -> Ticket:
-        """Count one photo against the quota and return a ticket; raise RateLimited when over it."""
-        now = self._clock()
-        person = self._people.setdefault(key, _Person())
-        while person.admitted and now - person.admitted[0] >= WINDOW_S:
-            person.admitted.popleft()
-        if len(person.admitted) >= self.per_minute:
-            retry_after = max(1.0, WINDOW_S - (now - person.admitted[0]))
-            notify = now - person.last_notice >= self.notice_interval
-            if notify:
-                person.last_notice = now
-            raise RateLimited(retry_after, notify)
-        person.admitted.append(now)
-        person.holders += 1
-        if person.semaphore is None:
-            person.semaphore = asyncio.Semaphore(self.in_flight)
-        return Ticket(self, key, person)
+    async def admit(self, user_id: int) -> Ticket:
+        """Count one request against the quota and return a ticket; raise RateLimited when over it."""
+        admission = await self._admit(user_id, LEASE)
+        return Ticket(self, user_id, admission)
 
-    def active(self, key: Hashable) -> int:
-        """Tickets of ``key`` admitted and not finished yet."""
-        person = self._people.get(key)
-        return person.holders if person else 0
+    async def count(self, user_id: int) -> None:
+        """Count one request that nothing waits on (a button press); raise RateLimited when over the quota."""
+        await self._admit(user_id, None)
 
-    def __len__(self) -> int:
-        """People currently tracked (idle ones are dropped as their window empties)."""
-        return len(self._people)
+    async def _admit(self, user_id: int, lease: timedelta | None) -> int:
+        now = self.clock()
+        await self._prune(now)
+        result = await self.limits.admit(
+            self.bucket,
+            user_id,
+            now=now,
+            per_minute=self.per_minute,
+            notice_interval=self.notice_interval,
+            lease=lease,
+        )
+        if isinstance(result, Refusal):
+            raise RateLimited(result.retry_after, result.notify)
+        return result
 
-    def _finished(self, key: Hashable, person: _Person) -> None:
-        person.holders -= 1
-        now = self._clock()
-        while person.admitted and now - person.admitted[0] >= WINDOW_S:
-            person.admitted.popleft()
-        if person.holders == 0 and not person.admitted and now - person.last_notice >= self.notice_interval:
-            self._people.pop(key, None)
-        self._sweep(now)
+    async def _prune(self, now: datetime) -> None:
+        # Everyone's rows older than the window go (the person's own go at each admission): at most once a window
+        # per worker, so the table stays as small as the last minute's traffic without a sweep per request.
+        if self._pruned is None or now - self._pruned >= WINDOW:
+            self._pruned = now
+            await self.limits.prune(now)
 
-    def _sweep(self, now: float) -> None:
-        # Keep memory bounded by the people active in the last minute.
-        if len(self._people) < 1024:
-            return
-        for key, person in list(self._people.items()):
-            if person.holders == 0 and (not person.admitted or now - person.admitted[-1] >= WINDOW_S):
-                del self._people[key]
+    async def active(self, user_id: int) -> int:
+        """The person's tickets admitted and not finished yet, on every worker."""
+        return await self.limits.in_flight(self.bucket, user_id, self.clock())
+
+    def _ticket_ended(self) -> None:
+        self._ended.set()
+        self._ended = asyncio.Event()
 
 
 class Ticket:
-    """An admitted photo: ``async with ticket:`` waits for one of the person's in-flight slots."""
+    """An admitted request: ``async with ticket:`` waits for one of the person's in-flight slots."""
 
-    def __init__(self, limiter: RateLimiter, key: Hashable, person: _Person) -> None:
+    def __init__(self, limiter: RateLimiter, user_id: int, admission: int) -> None:
         self._limiter = limiter
-        self._key = key
-        self._person = person
-        self._acquired = False
+        self._user_id = user_id
+        self.admission = admission
+        self._renewing: asyncio.Task[None] | None = None
         self._done = False
 
     async def __aenter__(self) -> Ticket:
-        assert self._person.semaphore is not None
+        limiter = self._limiter
+        self._renewing = asyncio.create_task(self._renew())
+        delay = POLL_S[0]
         try:
-            await self._person.semaphore.acquire()
+            while not await limiter.limits.in_turn(
+                self.admission, limiter.bucket, self._user_id, now=limiter.clock(), in_flight=limiter.in_flight
+            ):
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(limiter._ended.wait(), delay)
+                delay = min(delay * 2, POLL_S[1])
         except BaseException:
-            self.close()
+            await self.aclose()
             raise
-        self._acquired = True
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        await self.aclose()
 
-    def close(self) -> None:
+    async def _renew(self) -> None:
+        # The lease says "this worker is alive and still on it"; a dead worker's slots free themselves.
+        while True:
+            await asyncio.sleep(LEASE.total_seconds() / 3)
+            try:
+                await self._limiter.limits.renew(self.admission, self._limiter.clock() + LEASE)
+            except Exception as exc:  # the next renewal may get through; the lease has time left
+                log.warning("could not renew a rate-limit lease: %s", exc)
+
+    async def aclose(self) -> None:
         """Give the slot back (idempotent); for tickets that are never entered too."""
         if self._done:
             return
         self._done = True
-        if self._acquired and self._person.semaphore is not None:
-            self._person.semaphore.release()
-        self._limiter._finished(self._key, self._person)
+        if self._renewing is not None:
+            self._renewing.cancel()
+        try:
+            await self._limiter.limits.finish(self.admission)
+        finally:
+            self._limiter._ticket_ended()

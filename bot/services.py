@@ -15,7 +15,6 @@ from telegram import User
 from bot.callback_data import ButtonCodec
 from bot.config import Settings
 from bot.downloads import ByteBudget
-from bot.keyed_locks import KeyedLocks
 from bot.languages import language_of, remember_telegram_language
 from bot.rate_limit import RateLimiter
 from catalog import Catalog, load_catalog
@@ -24,6 +23,7 @@ from dialogs.i18n import Texts, load_texts
 from fer_engine import Analyzer
 from fer_engine.faces import DetectorSettings
 from storage import Store, open_store
+from storage.limits import RateLimits
 from storage.store import utc_now
 
 if TYPE_CHECKING:  # bot.reminders needs Services itself
@@ -51,17 +51,16 @@ class Services:
     catalog: Catalog
     dialogs: Dialogs
     executor: ThreadPoolExecutor
+    #: Photos per person (the limits live in the database, shared by every worker: bot.rate_limit).
     limiter: RateLimiter
     codec: ButtonCodec
     #: Bounds the photo bytes held in memory across everyone's downloads (see bot.downloads).
     downloads: ByteBudget
     #: /history renders a chart (~100 ms of CPU each): a flood of them must not hog the cores either.
-    chart_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(CHARTS_PER_MINUTE, 1))
+    chart_limiter: RateLimiter
+    button_limiter: RateLimiter
+    export_limiter: RateLimiter
     rng: random.Random = field(default_factory=random.Random)
-    #: One pick at a time per (person, kind): a double tap on "More" must not read the same history twice.
-    pick_locks: KeyedLocks = field(default_factory=KeyedLocks)
-    button_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(BUTTONS_PER_MINUTE, 1))
-    export_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(EXPORTS_PER_MINUTE, 1))
     #: "Now" for local days, reminders and retention; tests move it instead of waiting.
     clock: Callable[[], datetime] = utc_now
     #: Daily reminders (bot.reminders), attached by build_application.
@@ -91,6 +90,7 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
     catalog = load_catalog()
     texts = load_texts()  # every language, checked now: a broken translation stops start-up, a gap is a warning
     store = await open_store(settings.database)
+    limits = RateLimits(store.database)
     return Services(
         analyzer=analyzer,
         store=store,
@@ -98,9 +98,12 @@ async def open_services(settings: Settings, *, analyzer: Analyzer | None = None)
         dialogs=texts.english,
         texts=texts,
         executor=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="recognition"),
-        limiter=RateLimiter(settings.photos_per_minute, settings.photos_in_flight),
+        limiter=RateLimiter(limits, "photos", settings.photos_per_minute, settings.photos_in_flight),
         codec=ButtonCodec(settings.button_secret),
         downloads=ByteBudget(DOWNLOAD_BUDGET_UPLOADS * settings.max_upload_bytes),
+        chart_limiter=RateLimiter(limits, "charts", CHARTS_PER_MINUTE, 1),
+        button_limiter=RateLimiter(limits, "buttons", BUTTONS_PER_MINUTE, 1),
+        export_limiter=RateLimiter(limits, "exports", EXPORTS_PER_MINUTE, 1),
     )
 
 

@@ -41,6 +41,9 @@ class Database(Protocol):
     for_share: str
     #: ... to lock the rows it can and skip the ones another transaction holds (a queue's claim).
     for_update_skip_locked: str
+    #: A statement taking a lock on one 64-bit key until the transaction ends ("" on SQLite): serialises work on
+    #: something that has no row to lock yet (a person's rate limits).
+    lock_key: str
 
     def transaction(self) -> AbstractAsyncContextManager[Session]: ...
 

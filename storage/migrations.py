@@ -142,6 +142,35 @@ ALTER TABLE checkins DROP CONSTRAINT checkins_top_emotion_check,
 """
 
 
+# Version 5: what several bot workers on one database must agree on (webhook workers behind a proxy).
+# rate_events: per-person admissions under the rate limits (bot.rate_limit). Data about a person (when they sent
+# photos or pressed buttons), so only the minimum: which limit, who, when, and a lease while the request is in
+# flight; rows are pruned once older than the limits' one-minute window (storage.limits) and never exported.
+# due_jobs: the next reminder or weekly summary of each person who asked for one (storage.jobs); any worker's tick
+# claims a due row under a lease, so each is sent once, also after the worker that scheduled it is gone.
+_V5 = """
+CREATE TABLE rate_events (
+    id {id},
+    bucket TEXT NOT NULL,
+    user_id {bigint} NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('admitted', 'told')),
+    at TEXT NOT NULL,
+    lease_until TEXT
+);
+CREATE INDEX rate_events_person ON rate_events(bucket, user_id, at);
+CREATE INDEX rate_events_at ON rate_events(at);
+
+CREATE TABLE due_jobs (
+    kind TEXT NOT NULL,
+    user_id {bigint} NOT NULL,
+    due_at TEXT NOT NULL,
+    lease_until TEXT,
+    PRIMARY KEY (kind, user_id)
+);
+CREATE INDEX due_jobs_due ON due_jobs(kind, due_at);
+"""
+
+
 def _render(template: str, dialect: str) -> str:
     """A script template with the dialect's column types filled in (literal braces are written ``{{}}``)."""
     types = _TYPES[dialect]
@@ -170,6 +199,7 @@ SCHEMA: list[Migration] = [
     Migration.shared(_V2),
     Migration.shared(_V3),
     Migration(_V4_SQLITE, _V4_POSTGRESQL),
+    Migration.shared(_V5),
 ]
 LATEST_VERSION: int = len(SCHEMA)
 #: The SQLite scripts, in order (what :func:`migrate` runs).

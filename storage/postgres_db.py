@@ -77,6 +77,7 @@ class PostgresDatabase:
     for_update = " FOR UPDATE"
     for_share = " FOR SHARE"
     for_update_skip_locked = " FOR UPDATE SKIP LOCKED"
+    lock_key = "SELECT pg_advisory_xact_lock(?)"
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool

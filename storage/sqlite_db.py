@@ -47,6 +47,7 @@ class SqliteDatabase:
     for_update = ""
     for_share = ""
     for_update_skip_locked = ""
+    lock_key = ""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db

@@ -146,12 +146,33 @@ def _check_emotion(emotion: str) -> str:
     return emotion
 
 
+def _check_recommendation(user_id: int, kind: str, emotion: str) -> None:
+    _check_user_id(user_id)
+    _check_emotion(emotion)
+    if not kind:
+        raise ValueError("kind must be non-empty")
+
+
 def self_report_probabilities(emotion: str) -> tuple[float, ...]:
     """The probability columns of a self-report: all on the named emotion; "mixed" spreads evenly over all seven."""
     _check_emotion(emotion)
     if emotion == MIXED:
         return tuple(1.0 / len(EMOTIONS) for _ in EMOTIONS)
     return tuple(1.0 if e == emotion else 0.0 for e in EMOTIONS)
+
+
+#: Picks item ids to show from (every earlier showing of the kind, oldest first; item id -> latest +1/-1).
+Chooser = Callable[[list[str], dict[str, int]], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Picked:
+    """What :meth:`Store.pick_recommendations` read and recorded: the history it chose from, the chosen item ids
+    and their recommendation row ids (same order)."""
+
+    seen: list[str]
+    item_ids: list[str]
+    rec_ids: list[int]
 
 
 class NotConsented(LookupError):
@@ -420,34 +441,55 @@ class Store:
 
         Raises NotConsented (writing nothing) unless the person agreed with :meth:`set_consent`.
         """
-        _check_user_id(user_id)
-        _check_emotion(emotion)
-        if not kind:
-            raise ValueError("kind must be non-empty")
+        _check_recommendation(user_id, kind, emotion)
         if isinstance(item_ids, str):
             raise TypeError("item_ids must be a sequence of strings, not a string")
-        now = to_iso(self._clock())
-        ids: list[int] = []
         async with self._db.transaction() as db:
             await self._require_consent(db, user_id)
-            if checkin_id is not None:
-                mine = await db.fetchone("SELECT 1 FROM checkins WHERE id = ? AND user_id = ?", checkin_id, user_id)
-                if mine is None:
-                    raise ValueError(f"check-in {checkin_id} is not one of user {user_id}'s")
-            for item_id in item_ids:
-                row = await db.fetchone(
-                    "INSERT INTO recommendations (user_id, checkin_id, kind, item_id, emotion, shown_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                    user_id,
-                    checkin_id,
-                    kind,
-                    str(item_id),
-                    emotion,
-                    now,
-                )
-                assert row is not None
-                ids.append(int(row["id"]))
+            return await self._insert_recommendations(db, user_id, checkin_id, kind, item_ids, emotion)
+
+    async def _insert_recommendations(
+        self, db: Session, user_id: int, checkin_id: int | None, kind: str, item_ids: Sequence[str], emotion: str
+    ) -> list[int]:
+        if checkin_id is not None:
+            mine = await db.fetchone("SELECT 1 FROM checkins WHERE id = ? AND user_id = ?", checkin_id, user_id)
+            if mine is None:
+                raise ValueError(f"check-in {checkin_id} is not one of user {user_id}'s")
+        now = to_iso(self._clock())
+        ids: list[int] = []
+        for item_id in item_ids:
+            row = await db.fetchone(
+                "INSERT INTO recommendations (user_id, checkin_id, kind, item_id, emotion, shown_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                user_id,
+                checkin_id,
+                kind,
+                str(item_id),
+                emotion,
+                now,
+            )
+            assert row is not None
+            ids.append(int(row["id"]))
         return ids
+
+    async def pick_recommendations(
+        self, user_id: int, checkin_id: int | None, kind: str, emotion: str, choose: Chooser
+    ) -> Picked:
+        """Read the person's history of ``kind``, let ``choose(seen, feedback)`` pick item ids, and record them as
+        shown: all in one transaction holding the person's row, so two presses of "More" (on any workers) never
+        read the same history and show the same items.  ``choose`` must be quick and pure (no I/O).
+
+        Raises NotConsented (writing nothing) unless the person agreed with :meth:`set_consent`.
+        """
+        _check_recommendation(user_id, kind, emotion)
+        async with self._db.transaction() as db:
+            # FOR UPDATE (PostgreSQL): a second pick waits here for the first to commit, then reads its rows too.
+            if await db.fetchone(_CONSENTED + self._db.for_update, user_id) is None:
+                raise NotConsented(f"user {user_id} has not agreed to keep check-ins")
+            seen = await self._seen_items(db, user_id, kind)
+            item_ids = list(choose(seen, await self._feedback(db, user_id)))
+            rec_ids = await self._insert_recommendations(db, user_id, checkin_id, kind, item_ids, emotion)
+        return Picked(seen, item_ids, rec_ids)
 
     async def set_feedback(self, user_id: int, item_id: str, value: int) -> bool:
         """Set +1/-1 (0 clears) on the user's latest showing of ``item_id``; False if never shown or bad value."""
@@ -474,22 +516,28 @@ class Store:
         """
         _check_user_id(user_id)
         async with self._db.reading() as db:
-            rows = await db.fetchall(
-                "SELECT item_id FROM recommendations WHERE user_id = ? AND kind = ? ORDER BY shown_at, id",
-                user_id,
-                kind,
-            )
+            return await self._seen_items(db, user_id, kind)
+
+    @staticmethod
+    async def _seen_items(db: Session, user_id: int, kind: str) -> list[str]:
+        rows = await db.fetchall(
+            "SELECT item_id FROM recommendations WHERE user_id = ? AND kind = ? ORDER BY shown_at, id", user_id, kind
+        )
         return [r["item_id"] for r in rows]
 
     async def feedback(self, user_id: int) -> dict[str, int]:
         """Item id -> the user's most recent non-empty feedback (+1/-1) on it."""
         _check_user_id(user_id)
         async with self._db.reading() as db:
-            rows = await db.fetchall(
-                "SELECT item_id, feedback FROM recommendations WHERE user_id = ? AND feedback IS NOT NULL "
-                "ORDER BY shown_at, id",
-                user_id,
-            )
+            return await self._feedback(db, user_id)
+
+    @staticmethod
+    async def _feedback(db: Session, user_id: int) -> dict[str, int]:
+        rows = await db.fetchall(
+            "SELECT item_id, feedback FROM recommendations WHERE user_id = ? AND feedback IS NOT NULL "
+            "ORDER BY shown_at, id",
+            user_id,
+        )
         return {r["item_id"]: int(r["feedback"]) for r in rows}
 
     async def recommendations(self, user_id: int, kind: str | None = None) -> list[Recommendation]:
@@ -558,7 +606,7 @@ class Store:
             # waits for them to finish and then deletes their rows too, and later ones find no person.  Taking it
             # last instead would deadlock with a write that already holds it and waits for a deleted check-in.
             await db.fetchone(f"SELECT 1 FROM people WHERE user_id = ?{self._db.for_update}", user_id)
-            for table in ("recommendations", "checkins", "people"):
+            for table in ("recommendations", "checkins", "due_jobs", "people"):
                 total += await db.execute(f"DELETE FROM {table} WHERE user_id = ?", user_id)
         log.debug("forgot one person (%d rows)", total)
         return total

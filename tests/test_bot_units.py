@@ -1,4 +1,5 @@
-"""Unit tests for the bot's pure parts: support rule, history words and chart, rate limiter, reply texts."""
+"""Unit tests for the bot's pure parts: support rule, history words and chart, reply texts (the rate limiter,
+which keeps its counts in the database: tests/test_shared_state.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from bot.history_chart import MoodPoint, date_formatter, dominant, mood_point, r
 from bot.keyboards import mark_vote
 from bot.logging_setup import RedactingFormatter
 from bot.polling import HandledTracker
-from bot.rate_limit import RateLimited, RateLimiter
 from bot.recognition import reading_text
 from bot.replies import clip, emotion_share, percent
 from bot.support import needs_support, should_show_notice
@@ -130,65 +130,6 @@ def test_history_period_and_summary() -> None:
     assert text.startswith("Your moods, last 7 days (4 check-ins):")
     assert "Most often: 😊 happy 2" in text and "Trend:" in text and "not a diagnosis" in text
     assert summary_text(DIALOGS, "all time", points("s")).startswith("Your mood, all time (1 check-in):")
-
-
-# -- rate limiter -------------------------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def test_per_minute_quota_and_retry_after() -> None:
-    clock = Clock()
-    limiter = RateLimiter(per_minute=3, in_flight=2, notice_interval=10, clock=clock)
-    for _ in range(3):
-        async with limiter.admit("alice"):
-            clock.now += 1
-    with pytest.raises(RateLimited) as first:
-        limiter.admit("alice")
-    assert first.value.notify and first.value.retry_after == pytest.approx(57)
-    with pytest.raises(RateLimited) as second:
-        limiter.admit("alice")
-    assert not second.value.notify  # told a moment ago
-    async with limiter.admit("bob"):  # others are unaffected
-        pass
-    clock.now += 58
-    async with limiter.admit("alice"):
-        pass
-
-
-async def test_in_flight_limit_queues_the_same_person_only() -> None:
-    limiter = RateLimiter(per_minute=10, in_flight=1)
-    running = {"alice": 0, "bob": 0}
-    peak = {"alice": 0, "bob": 0}
-
-    async def job(who: str) -> None:
-        async with limiter.admit(who):
-            running[who] += 1
-            peak[who] = max(peak[who], running[who])
-            await asyncio.sleep(0.01)
-            running[who] -= 1
-
-    await asyncio.gather(*(job("alice") for _ in range(4)), *(job("bob") for _ in range(2)))
-    assert peak == {"alice": 1, "bob": 1}
-    assert limiter.active("alice") == 0
-
-
-async def test_idle_people_are_forgotten() -> None:
-    clock = Clock()
-    limiter = RateLimiter(per_minute=5, in_flight=1, notice_interval=0, clock=clock)
-    ticket = limiter.admit(1)
-    clock.now += 61
-    ticket.close()
-    ticket.close()  # idempotent
-    assert len(limiter) == 0
-    with pytest.raises(ValueError):
-        RateLimiter(per_minute=0, in_flight=1)
 
 
 # -- reply texts --------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ import pytest
 
 from bot.callback_data import ButtonCodec
 from bot.flows import send_items
-from bot.keyed_locks import KeyedLocks
 from catalog import load_catalog, recommend
 from dialogs import load_dialogs
 from storage import open_store
@@ -58,7 +57,7 @@ class _Chat:
 
 async def test_a_double_tap_on_more_shows_different_items(store) -> None:
     services = SimpleNamespace(store=store, catalog=load_catalog(), dialogs=load_dialogs(),
-                               codec=ButtonCodec(b"k" * 32), rng=random.Random(0), pick_locks=KeyedLocks())  # fmt: skip
+                               codec=ButtonCodec(b"k" * 32), rng=random.Random(0))  # fmt: skip
     for user_id in range(1, 6):
         chat = _Chat()
         await store.set_consent(user_id)
@@ -71,4 +70,3 @@ async def test_a_double_tap_on_more_shows_different_items(store) -> None:
         shown = await store.seen_items(user_id, KIND)
         assert len(chat.sent) == 2 and len(shown) >= 6
         assert len(set(shown)) == len(shown), f"person {user_id} saw an item twice in one cycle: {shown}"
-    assert len(services.pick_locks) == 0, "locks are dropped once released"

@@ -48,7 +48,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _answer(query, dialogs.text("group_chat"))
         return
     try:
-        services.button_limiter.admit(user.id).close()  # counts the press; nothing waits on it
+        await services.button_limiter.count(user.id)  # counts the press; nothing waits on it
     except RateLimited as exc:
         await _answer(query, dialogs.text("buttons_rate_limited", seconds=math.ceil(exc.retry_after)))
         return

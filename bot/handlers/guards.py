@@ -19,7 +19,7 @@ async def admit_or_explain(
 ) -> Ticket | None:
     """A ticket from ``limiter``; or None, after telling the person how long to wait (not on every refusal)."""
     try:
-        return limiter.admit(user_id)
+        return await limiter.admit(user_id)
     except RateLimited as exc:
         if exc.notify:
             await message.reply_text(dialogs.text(text_key, seconds=math.ceil(exc.retry_after)))

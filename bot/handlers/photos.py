@@ -77,7 +77,7 @@ async def _handle_image(update: Update, context: ContextTypes.DEFAULT_TYPE, medi
     try:
         result = await _recognise(services, settings, dialogs, message, chat, media, ticket)
     finally:
-        ticket.close()  # idempotent; also when cancelled before the ticket was entered
+        await ticket.aclose()  # idempotent; also when cancelled before the ticket was entered
     if result is not None:
         await _reply_reading(services, dialogs, update, result)
 
