@@ -1,8 +1,9 @@
-"""Daily check-in reminders at a person's local time, kept in the database and scheduled in memory.
+"""Daily check-in reminders at a person's local time: the setting in the person's row, the schedule in due_jobs.
 
-The setting ("reminder": {"at": "HH:MM", "window_minutes": n}) is the truth; the schedule (person -> next
-fire time, UTC) is rebuilt from it at start-up and after every change, so restarts lose nothing (PTB's JobQueue
-keeps nothing across restarts; it only ticks ``run_due``). Each next time is computed from the local date and
+The setting ("reminder": {"at": "HH:MM", "window_minutes": n}) is the truth; each person's next fire time (UTC) is
+a row of storage.jobs, written after every change of the setting or zone and after each reminder, so any worker
+sees it, and the tick of any worker (PTB's JobQueue calls ``run_due``) sends it once, also when the worker that
+scheduled it is gone (storage.jobs explains the crash windows). Each next time is computed from the local date and
 ``zoneinfo``, never by adding 24 hours, so it stays at the same wall-clock time across DST changes. A day the
 person already checked in is skipped; a person who blocked the bot has the reminder turned off (quietly).
 The clock is ``Services.clock``: tests move it and call ``run_due`` instead of waiting.
@@ -10,7 +11,6 @@ The clock is ``Services.clock``: tests move it and call ``run_due`` instead of w
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -23,17 +23,23 @@ from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 
 from bot import keyboards
+from bot.due_jobs import Outcome, run_due
 from bot.languages import language_of
 from bot.services import Services
 from bot.time_zones import local_day_start, zone_of
 from dialogs import Dialogs
+from storage.jobs import DueJobs, Job
 
 log = logging.getLogger(__name__)
 
 #: The settings key (see the settings contract): {"at": "HH:MM", "window_minutes": int}; absent = off.
 SETTING = "reminder"
+#: The due_jobs kind of daily reminders.
+KIND = "reminder"
 #: How often the JobQueue checks for due reminders (a reminder is at most this late).
 TICK = timedelta(seconds=30)
+#: A reminder found later than this (no worker ran at the time) is skipped: a nudge hours late is just noise.
+MAX_LATE = timedelta(hours=2)
 #: The longest random window (the buttons offer 3 hours; a day would blur into the next).
 MAX_WINDOW = 12 * 60
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
@@ -93,76 +99,76 @@ def next_fire(reminder: Reminder, zone: ZoneInfo, user_id: int, after: datetime)
 
 
 class ReminderScheduler:
-    """Everyone's next reminder (in memory, rebuilt from the settings) and the sending of due ones."""
+    """Everyone's next reminder (rows of storage.jobs, shared by every worker) and the sending of due ones."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._next: dict[int, datetime] = {}
-        self._lock = asyncio.Lock()  # the JobQueue's tick and a test's run_due never send the same reminder twice
+        self._jobs = DueJobs(services.store.database)
 
-    @property
-    def scheduled(self) -> dict[int, datetime]:
-        """Person -> next fire time (UTC), a copy."""
-        return dict(self._next)
+    async def scheduled(self) -> dict[int, datetime]:
+        """Person -> next fire time (UTC), as every worker sees it."""
+        return await self._jobs.scheduled(KIND)
 
     async def rebuild(self) -> int:
-        """Schedule everyone with a reminder from the database (at start-up); returns how many."""
+        """At start-up: schedule everyone whose reminder has no row yet (a row already there stays, so one that
+        fell due while no worker ran is still sent, if not too late); returns how many people have a reminder."""
         people = await self._services.store.people_with_setting(SETTING)
         now = self._services.clock()
-        self._next = {}
+        due = {}
         for user_id, settings in people.items():
-            self._schedule(user_id, settings, now)
-        log.info("scheduled %d daily reminders", len(self._next))
-        return len(self._next)
+            at = self._next(user_id, settings, now)
+            if at is not None:
+                due[user_id] = at
+        added = await self._jobs.schedule_missing(KIND, due)
+        log.info("%d daily reminders (%d newly scheduled)", len(due), added)
+        return len(due)
 
     async def refresh(self, user_id: int) -> None:
         """Reschedule one person after their reminder or time zone changed (or drop them when it is off)."""
-        self._schedule(user_id, await self._services.store.settings(user_id), self._services.clock())
+        settings = await self._services.store.settings(user_id)
+        await self._jobs.schedule(KIND, user_id, self._next(user_id, settings, self._services.clock()))
 
-    def _schedule(self, user_id: int, settings: dict[str, Any], now: datetime) -> None:
+    @staticmethod
+    def _next(user_id: int, settings: dict[str, Any], now: datetime) -> datetime | None:
         reminder = reminder_of(settings)
-        if reminder is None:
-            self._next.pop(user_id, None)
-        else:
-            self._next[user_id] = next_fire(reminder, zone_of(settings), user_id, now)
+        return None if reminder is None else next_fire(reminder, zone_of(settings), user_id, now)
 
     async def run_due(self, bot: Bot) -> list[int]:
         """Send every reminder due by now (skipping people who checked in that day); returns who got one."""
-        async with self._lock:
-            now = self._services.clock()
-            sent = []
-            for user_id in [u for u, at in self._next.items() if at <= now]:
-                if await self._remind(bot, user_id, now):
-                    sent.append(user_id)
-            return sent
 
-    async def _remind(self, bot: Bot, user_id: int, now: datetime) -> bool:
+        async def handle(job: Job, now: datetime) -> Outcome:
+            return await self._remind(bot, job, now)
+
+        return await run_due(self._jobs, KIND, self._services.clock(), handle)
+
+    async def _remind(self, bot: Bot, job: Job, now: datetime) -> Outcome:
         store = self._services.store
-        due = self._next[user_id]
+        user_id = job.user_id
         settings = await store.settings(user_id)
-        dialogs = self._dialogs(settings)
-        self._schedule(user_id, settings, now)  # the next one first: a failure below must not repeat this one
-        reminder = reminder_of(settings)
-        if reminder is None:
-            return False
+        next_due = self._next(user_id, settings, now)
+        if next_due is None:
+            return Outcome(sent=False, next_due=None)
+        if now - job.due_at > MAX_LATE:
+            log.info("reminder skipped: due %s ago, while no worker ran", now - job.due_at)
+            return Outcome(sent=False, next_due=next_due)
         zone = zone_of(settings)
-        day_start = local_day_start(due.astimezone(zone).date(), zone)
+        day_start = local_day_start(job.due_at.astimezone(zone).date(), zone)
         if await store.checkins(user_id, since=day_start):
             log.info("reminder skipped: already checked in today")
-            return False
+            return Outcome(sent=False, next_due=next_due)
+        dialogs = self._dialogs(settings)
         text = dialogs.text("settings.remind.text", rng=self._services.rng)
         markup = keyboards.quick_checkin(self._services.codec, dialogs, user_id)  # say how you feel, no selfie needed
         try:
             await bot.send_message(user_id, text, reply_markup=markup)
         except Forbidden:
             await store.update_settings(user_id, **{SETTING: None})
-            self._next.pop(user_id, None)
             log.info("reminder turned off: the person has blocked the bot")
-            return False
-        except TelegramError as exc:  # tomorrow's is scheduled already
+            return Outcome(sent=False, next_due=None)
+        except TelegramError as exc:  # tomorrow's comes anyway
             log.warning("could not send a reminder: %s", exc)
-            return False
-        return True
+            return Outcome(sent=False, next_due=next_due)
+        return Outcome(sent=True, next_due=next_due)
 
     def _dialogs(self, settings: dict[str, Any]) -> Dialogs:
         """The person's chosen language (no update here, so no Telegram language_code to follow): else English."""

@@ -139,7 +139,7 @@ async def test_settings_changes_take_effect(bot: Bot, http: aiohttp.ClientSessio
     menu = await _latest(alice, menu)
     assert (await store.settings(ALICE))["reminder"] == {"at": "21:00", "window_minutes": 0}
     assert DIALOGS.text("settings.remind.at", time="21:00") in menu["text"]
-    assert bot.services.reminders.scheduled[ALICE].astimezone(timezone.utc).strftime("%H:%M") == "21:00"
+    assert (await bot.services.reminders.scheduled())[ALICE].astimezone(timezone.utc).strftime("%H:%M") == "21:00"
 
     # The time zone (a new message with the zone buttons): Tokyo moves the reminder to 21:00 Tokyo time.
     before = await alice.last_id()
@@ -148,7 +148,7 @@ async def test_settings_changes_take_effect(bot: Bot, http: aiohttp.ClientSessio
     await alice.press(zones, "Tokyo")
     await alice.replies(zones["message_id"] + 1, 1)
     assert (await store.settings(ALICE))["timezone"] == "Asia/Tokyo"
-    assert bot.services.reminders.scheduled[ALICE].astimezone(timezone.utc).strftime("%H:%M") == "12:00"
+    assert (await bot.services.reminders.scheduled())[ALICE].astimezone(timezone.utc).strftime("%H:%M") == "12:00"
 
     # Back to the menu; the reminder off; the weekly summary off.
     await alice.press(zones, DIALOGS.text("settings.menu.back_label"))
@@ -160,7 +160,7 @@ async def test_settings_changes_take_effect(bot: Bot, http: aiohttp.ClientSessio
     await alice.press(await _latest(alice, menu), DIALOGS.text("settings.weekly.off_label"))
     settings = await store.settings(ALICE)
     assert "reminder" not in settings and "weekly_summary" not in settings
-    assert ALICE not in bot.services.reminders.scheduled
+    assert ALICE not in await bot.services.reminders.scheduled()
 
     # The language: Spanish from here on (the menu says so, /help answers in it); then the Telegram app's again.
     await alice.press(menu, DIALOGS.text("settings.menu.language_label"))
@@ -259,11 +259,11 @@ async def test_reminder_fires_skips_follows_dst_survives_restart_and_stops_when_
         await bot.services.store.add_checkin(ALICE, happy, "happy", 1, at=datetime(2026, 3, 28, 8, tzinfo=timezone.utc))
         assert await tick(bot, datetime(2026, 3, 28, 20, 31, tzinfo=timezone.utc)) == []
         # Sunday is summer time: 21:30 in Berlin is 19:30 UTC now, not 20:30.
-        assert bot.services.reminders.scheduled[ALICE] == datetime(2026, 3, 29, 19, 30, tzinfo=timezone.utc)
+        assert (await bot.services.reminders.scheduled())[ALICE] == datetime(2026, 3, 29, 19, 30, tzinfo=timezone.utc)
 
     # A restart rebuilds the schedule from the database.
     async with running_bot(server, database, analyzer, clock=clock) as bot:
-        assert bot.services.reminders.scheduled[ALICE] == datetime(2026, 3, 29, 19, 30, tzinfo=timezone.utc)
+        assert (await bot.services.reminders.scheduled())[ALICE] == datetime(2026, 3, 29, 19, 30, tzinfo=timezone.utc)
         [reminder] = await tick(bot, datetime(2026, 3, 29, 19, 31, tzinfo=timezone.utc))
         assert reminder["text"] in DIALOGS.variants("settings.remind.text")
 
@@ -271,4 +271,4 @@ async def test_reminder_fires_skips_follows_dst_survives_restart_and_stops_when_
         await _post(http, f"/sandbox/chats/{ALICE}/block", {"blocked": True})
         assert await tick(bot, datetime(2026, 3, 30, 19, 31, tzinfo=timezone.utc)) == []
         assert "reminder" not in await bot.services.store.settings(ALICE)
-        assert ALICE not in bot.services.reminders.scheduled
+        assert ALICE not in await bot.services.reminders.scheduled()

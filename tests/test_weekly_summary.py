@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from bot.weekly_summary import SENT, SETTING, due_day
+from bot.weekly_summary import SENT, SETTING, due_day, next_due
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -29,3 +29,11 @@ def test_off_or_unreadable_settings_send_nothing() -> None:
     for value in (None, 7, -1, "0", True):
         assert due_day({SETTING: value, "timezone": "Asia/Tokyo"}, at) is None
     assert due_day({}, at) is None
+
+
+def test_the_next_summary_is_due_on_the_chosen_local_day_not_yet_sent() -> None:
+    settings = {SETTING: 0, "timezone": "Asia/Tokyo"}  # Mondays; 2 March 2026 is a Monday
+    assert next_due(settings, tokyo(1, 12, 0)) == tokyo(2, 18, 0)  # Sunday: tomorrow evening
+    assert next_due(settings, tokyo(2, 20, 0)) == tokyo(2, 18, 0)  # Monday evening, not sent: due already
+    assert next_due({**settings, SENT: "2026-03-02"}, tokyo(2, 20, 0)) == tokyo(9, 18, 0)
+    assert next_due({SETTING: None}, tokyo(2, 20, 0)) is None

@@ -14,7 +14,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot import retention, settings_keyboards
+from bot import retention, settings_keyboards, weekly_summary
 from bot.callback_data import ButtonData
 from bot.handlers import time_zone
 from bot.handlers.reminders import set_reminder
@@ -148,6 +148,7 @@ async def on_weekly(services: Services, query: CallbackQuery, user_id: int, data
         await query.answer(dialogs.text("stale_button"))
         return
     settings = await services.store.update_settings(user_id, **{WEEKLY: None if data.day == WEEKLY_OFF else data.day})
+    await weekly_summary.refresh(services, user_id)  # the row every worker's tick reads
     done = dialogs.text("settings.weekly.set", value=weekly_words(dialogs, settings))
     await show_menu(services, query, user_id, dialogs, done)
     await query.answer()

@@ -15,7 +15,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot import settings_keyboards
+from bot import settings_keyboards, weekly_summary
 from bot.callback_data import ButtonData
 from bot.handlers import awaiting
 from bot.replies import clip
@@ -60,6 +60,7 @@ async def set_zone(services: Services, chat: Chat, user_id: int, zone: str, dial
     await awaiting.stop_expecting(services, user_id)
     if services.reminders is not None:
         await services.reminders.refresh(user_id)
+    await weekly_summary.refresh(services, user_id)  # on the chosen day in the new zone
     log.info("a person set their time zone")
     now = services.clock()
     local = now.astimezone(ZoneInfo(zone)).strftime("%H:%M")
