@@ -5,10 +5,11 @@ taken over from a worker that died holding it.  Both backends; each worker is it
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import random
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 import pytest
 
@@ -139,15 +140,24 @@ async def test_a_claim_taken_over_cannot_be_finished_by_its_first_holder(stores)
     assert (await jobs_a.scheduled(KIND))[PEOPLE[0]] == due + timedelta(days=1)
 
 
+def _own_copy(module: ModuleType) -> ModuleType:
+    """A fresh copy of ``module``, as a second worker process has: nothing held in module state is shared."""
+    spec = importlib.util.find_spec(module.__name__)
+    assert spec is not None and spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    return copy
+
+
 async def test_two_workers_send_each_weekly_summary_once(stores) -> None:
     clock, bot = Clock(), FakeBot()
     for user_id in PEOPLE:
         await stores[0].update_settings(user_id, weekly_summary=0)  # Mondays, UTC
-    workers = [worker(s, clock) for s in stores]
+    workers = [(_own_copy(weekly_summary), worker(s, clock)) for s in stores]
     for week in range(4):
         clock.now = T0 + timedelta(weeks=week, hours=6, minutes=week)  # Monday 18:00 and after
         before = len(bot.sent)
-        await asyncio.gather(*(weekly_summary.send_due(w, bot) for w in workers for _ in range(2)))
+        await asyncio.gather(*(module.send_due(w, bot) for module, w in workers for _ in range(2)))
         assert sorted(bot.sent[before:]) == list(PEOPLE), f"week {week}: {bot.sent[before:]}"
         clock.now += timedelta(hours=1)
-        assert await weekly_summary.send_due(workers[1], bot) == []
+        assert await weekly_summary.send_due(workers[1][1], bot) == []
