@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
 import os
 import signal
 import sqlite3
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -36,9 +33,19 @@ import aiohttp
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from benchmarks.sandbox_people import (  # noqa: E402
+    Person,
+    acknowledged,
+    all_answered,
+    answer_kinds,
+    answered,
+    export_ids,
+    send_photo,
+    wait_until,
+)
 from dialogs import load_dialogs  # noqa: E402
 from fer_engine.datasets import data_dir  # noqa: E402
-from sandbox import RunningServer, start_server  # noqa: E402
+from sandbox import start_server  # noqa: E402
 from sandbox.faults import FaultPlan  # noqa: E402
 from storage import open_store  # noqa: E402
 
@@ -48,12 +55,6 @@ BROKEN_JPEG = b"\xff\xd8\xff\xe0 not really a jpeg at all"
 #: Kill the bot once this share of photos has been answered.
 KILL_AFTER_SHARE = 0.35
 ANSWER_TIMEOUT_S = 240.0
-
-
-@dataclass
-class Person:
-    user_id: int
-    photos: list[int] = field(default_factory=list)  # message ids of what they sent
 
 
 def plan(seed: int) -> FaultPlan:
@@ -78,61 +79,10 @@ async def start_bot(env: dict[str, str], log_path: Path) -> asyncio.subprocess.P
     )
 
 
-async def send_photo(http: aiohttp.ClientSession, user_id: int, data: bytes, name: str, kind: str = "photo") -> int:
-    form = aiohttp.FormData()
-    form.add_field("user_id", str(user_id))
-    form.add_field("file", data, filename=name, content_type="image/jpeg")
-    async with http.post(f"/sandbox/send_{kind}", data=form) as resp:
-        body = await resp.json()
-        assert resp.status == 200, body
-        return body["message"]["message_id"]
-
-
-def replies(server: RunningServer, person: Person) -> dict[int, list]:
-    """Bot messages in the person's chat, by the photo they answer."""
-    out: dict[int, list] = {}
-    for m in server.state.transcript(person.user_id):
-        if m.sender == "bot" and m.reply_to_message_id in person.photos:
-            out.setdefault(m.reply_to_message_id, []).append(m)
-    return out
-
-
-def answered(server: RunningServer, people: list[Person]) -> int:
-    return sum(len(replies(server, p)) for p in people)
-
-
-def acknowledged(server: RunningServer, person: Person) -> int:
-    """Readings shown with the "Not quite" button: each one is a check-in the person was told about."""
-    return sum(1 for msgs in replies(server, person).values() if any(m.reply_markup for m in msgs))
-
-
-async def wait_until(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.2)
-    return predicate()
-
-
-async def export_ids(http: aiohttp.ClientSession, server: RunningServer, user_id: int) -> list[int]:
-    async with http.post("/sandbox/send_message", json={"user_id": user_id, "text": "/export"}) as resp:
-        sent = (await resp.json())["message"]["message_id"]
-    async with http.get(f"/sandbox/chats/{user_id}/next_bot_message?after={sent}&timeout=60") as resp:
-        message = (await resp.json())["message"]
-    if message["kind"] != "document":
-        return []
-    async with http.get(message["file"]["url"]) as resp:
-        rows = csv.DictReader(io.StringIO((await resp.read()).decode()))
-        return [int(r["id"]) for r in rows if r["record"] == "checkin"]
-
-
 async def run(args: argparse.Namespace) -> int:
     photos_dir = data_dir() / "photos"
     selfies = [(photos_dir / name).read_bytes() for name in SELFIES]
     dialogs = load_dialogs()
-    clear = {dialogs.text(k) for k in ("no_face", "unreadable_image", "not_an_image")}
-    generic = dialogs.text("error")
     work = Path(tempfile.mkdtemp(prefix="moodlens-faults-"))
     db, log_path = work / "bot.db", work / "bot.log"
     store = await open_store(db)
@@ -164,12 +114,11 @@ async def run(args: argparse.Namespace) -> int:
             told = {p.user_id: acknowledged(server, p) for p in people}
             answered_before = answered(server, people)
             process = await start_bot(env, log_path)
-            done = await wait_until(lambda: all(len(replies(server, p)) == len(p.photos) for p in people),
-                                    ANSWER_TIMEOUT_S)  # fmt: skip
+            done = await wait_until(lambda: all_answered(server, people), ANSWER_TIMEOUT_S)
             finished_at = time.monotonic() - started
             counts = dict(server.state.config.faults.counts)
             server.state.config.faults = FaultPlan()  # the exports below are checks, not part of the bad day
-            exports = {p.user_id: await export_ids(http, server, p.user_id) for p in people}
+            exports = {p.user_id: await export_ids(http, p.user_id) for p in people}
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)
@@ -181,20 +130,7 @@ async def run(args: argparse.Namespace) -> int:
         stored = {u: [r[0] for r in conn.execute("SELECT id FROM checkins WHERE user_id = ? ORDER BY id", (u,))]
                   for u in told}  # fmt: skip
 
-    kinds = {"reading": 0, "clear message": 0, "generic error": 0, "unanswered": 0}
-    for person in people:
-        by_photo = replies(server, person)
-        for photo in person.photos:
-            first = by_photo.get(photo, [None])[0]
-            text = None if first is None else (first.text or first.caption or "")
-            if first is None:
-                kinds["unanswered"] += 1
-            elif text == generic:
-                kinds["generic error"] += 1
-            elif text in clear:
-                kinds["clear message"] += 1
-            else:
-                kinds["reading"] += 1
+    kinds = answer_kinds(server, people, dialogs)
     faces_sent = {p.user_id: args.photos for p in people}
     missing = {u: told[u] - len(stored[u]) for u in told if len(stored[u]) < told[u]}
     duplicates = {u: len(stored[u]) - faces_sent[u] for u in stored if len(stored[u]) > faces_sent[u]}
