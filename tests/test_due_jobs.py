@@ -8,10 +8,11 @@ import asyncio
 import importlib.util
 import random
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from types import ModuleType, SimpleNamespace
 
 import pytest
+from test_shared_state import T0, Clock
 
 from bot import weekly_summary
 from bot.callback_data import ButtonCodec
@@ -23,16 +24,7 @@ from storage.jobs import DueJobs
 
 DIALOGS = load_dialogs()
 PEOPLE = (11, 12, 13)
-#: Monday 1 June 2026, 12:00 UTC; the reminders are at 21:00 UTC.
-T0 = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+# T0: Monday 1 June 2026, 12:00 UTC; the reminders are at 21:00 UTC.
 
 
 class FakeBot:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
+from test_recommendation_cycles import _Chat
 
 from bot.callback_data import ButtonCodec
 from bot.flows import send_items
@@ -25,6 +26,8 @@ T0 = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 
 
 class Clock:
+    """A movable clock (the limits' and the schedules' "now")."""
+
     def __init__(self) -> None:
         self.now = T0
 
@@ -164,14 +167,6 @@ async def _enter(ticket):
 
 
 # -- "no repeats" picks ---------------------------------------------------------------------------------------------
-
-
-class _Chat:
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    async def send_message(self, text: str, reply_markup=None) -> None:
-        self.sent.append(text)
 
 
 async def test_presses_of_more_on_two_workers_never_repeat_an_item(stores) -> None:
