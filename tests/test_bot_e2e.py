@@ -496,13 +496,13 @@ async def test_forget_wins_over_a_photo_and_a_press_in_flight(bot: Bot, http: ai
     await agreed(bot, ALICE)
     photo_id = await alice.photo("obama.jpg")
     _, offer = await alice.replies(photo_id, 2)
-    seen_items = store.seen_items
+    pick = store.pick_recommendations
 
-    async def forget_lands_first(user_id: int, kind: str) -> list[str]:
+    async def forget_lands_first(user_id: int, *args: Any) -> Any:
         await store.forget(user_id)
-        return await seen_items(user_id, kind)
+        return await pick(user_id, *args)
 
-    store.seen_items = forget_lands_first  # type: ignore[method-assign]
+    store.pick_recommendations = forget_lands_first  # type: ignore[method-assign]
     before = await alice.last_id()
     await alice.press(offer, "🎬")
     [gone] = await alice.replies(before, 1)
