@@ -69,7 +69,12 @@ class DueJobs:
         """Add a row for each person in ``due`` who has none of ``kind`` (existing rows stay); returns how many."""
         added = 0
         async with self._db.transaction() as db:
+            # Every tick calls this for everyone with the setting: write only for people without a row.
+            rows = await db.fetchall("SELECT user_id FROM due_jobs WHERE kind = ?", kind)
+            present = {int(r["user_id"]) for r in rows}
             for user_id, due_at in due.items():
+                if user_id in present:
+                    continue
                 added += await db.execute(
                     "INSERT INTO due_jobs (kind, user_id, due_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (kind, user_id) DO NOTHING",

@@ -127,7 +127,7 @@ async def test_the_quota_counts_photos_on_every_worker(stores) -> None:
     await (await b.admit(ALICE)).aclose()
 
 
-async def test_the_in_flight_limit_holds_across_workers_in_order(stores) -> None:
+async def test_the_in_flight_limit_holds_across_workers(stores) -> None:
     clock = Clock()
     a, b = limiters(stores, clock, in_flight=1)
     first = await a.admit(ALICE)
