@@ -175,10 +175,6 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not checkins:
         await message.reply_text(dialogs.text("history_empty", period=label))
         return
-    ticket = await admit_or_explain(services.chart_limiter, user.id, message, dialogs, "history_rate_limited")
-    if ticket is None:
-        return
-    await show_chat_action(chat, ChatAction.UPLOAD_PHOTO)
     points = points_from_checkins(checkins)
     text = summary_text(dialogs, label, points)
     today = local_day(now, zone)
@@ -187,6 +183,11 @@ async def on_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     streak = streaks(day_buckets(_moments(everything), zone), today)
     caption = clip(days_text(dialogs, streak, weekday_leanings(_moments(checkins), zone)), MAX_CAPTION)
     labels = calendar_labels(dialogs, label, set(days.values()))
+    # Admitted only now, right before the slot is taken: an admitted ticket holds the person's place in line.
+    ticket = await admit_or_explain(services.chart_limiter, user.id, message, dialogs, "history_rate_limited")
+    if ticket is None:
+        return
+    await show_chat_action(chat, ChatAction.UPLOAD_PHOTO)
     async with ticket:
         png = await asyncio.to_thread(render_chart, points, chart_labels(dialogs, label, zone), zone)
         calendar = await asyncio.to_thread(render_calendar, days, first, today, labels, year_view=period is None)
