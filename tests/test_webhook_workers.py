@@ -10,9 +10,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from telegram.error import BadRequest
 from test_bot_main import TOKEN, bot_env, free_port, start_bot
 
 from bot.config import PROJECT_ROOT, SettingsError, load_settings
+from bot.handlers import presses
 from sandbox import start_server
 from sandbox.faults import FaultPlan
 from storage import open_store
@@ -114,3 +116,22 @@ async def test_sigterm_finishes_the_photo_in_hand_then_exits(tmp_path: Path, pho
     readings = [m for m in server.state.transcript(5) if m.reply_to_message_id == photo and m.reply_markup]
     assert len(readings) == 1, "the photo in hand got its reading before the worker exited"
     assert not server.state.pending_updates, "and Telegram was told so (no redelivery)"
+
+
+class AnsweredQuery:
+    """A press whose answer Telegram refuses with ``error`` (an already answered one: a redelivered update)."""
+
+    id = "q1"
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+    async def answer(self, text: str | None = None) -> None:
+        raise BadRequest(self.error)
+
+
+async def test_a_press_delivered_again_after_a_worker_died_still_does_its_work() -> None:
+    # The dead worker answered it; the worker it is delivered to next must not stop at the refused second answer.
+    await presses.answer(AnsweredQuery("Query is too old and response timeout expired or query id is invalid"))
+    with pytest.raises(BadRequest):
+        await presses.answer(AnsweredQuery("Chat not found"))

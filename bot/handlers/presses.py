@@ -15,8 +15,17 @@ log = logging.getLogger(__name__)
 
 
 async def answer(query: CallbackQuery, text: str | None = None) -> None:
-    """Answer the press (every press is answered exactly once), with a short text when there is one."""
-    await query.answer(clip(text, MAX_CALLBACK_ANSWER) if text else None)
+    """Answer the press (every press is answered exactly once), with a short text when there is one.
+
+    A press delivered again (its webhook worker died after answering, before confirming the update) is already
+    answered: Telegram refuses a second answer, and the press still does its work.
+    """
+    try:
+        await query.answer(clip(text, MAX_CALLBACK_ANSWER) if text else None)
+    except BadRequest as exc:
+        if "query is too old" not in str(exc).lower():
+            raise
+        log.info("press %s already answered (delivered again?): %s", query.id, exc)
 
 
 async def stale(services: Services, query: CallbackQuery) -> None:
