@@ -1,6 +1,6 @@
 """Past one machine: real PostgreSQL, HAProxy and bot workers in webhook mode, against the sandbox.
 
-    python benchmarks/cluster.py [--people 20] [--photos 4] [--throughput-photos 3]
+    python benchmarks/cluster.py [--people 20] [--photos 4] [--throughput-photos 5]
 
 The sandbox delivers updates by webhook like Telegram (retrying what is not answered 2xx) to HAProxy, which
 spreads them over the workers (``deploy.cluster``: WEBHOOK_REGISTER=0 workers, ``set-webhook`` once).
@@ -16,7 +16,9 @@ spreads them over the workers (``deploy.cluster``: WEBHOOK_REGISTER=0 workers, `
    * no check-in lost or doubled: PostgreSQL holds exactly one check-in per photo, including every reading a
      person was shown before the kill;
    * nobody sees another's data: each person's readings match their own stored check-ins, their /export holds
-     exactly those, and the movies they were offered hang off their own check-ins.
+     exactly those, and the movies they were offered hang off their own check-ins;
+   * a daily reminder that falls due during the run (a row of the due-jobs table) is sent exactly once,
+     though both workers tick and one of them is killed and restarted.
 
 Exit status 0 when every check holds.  Needs HAProxy, PostgreSQL's server binaries and ``../shared/data/photos``.
 """
@@ -31,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +53,16 @@ from benchmarks.sandbox_people import (  # noqa: E402
     send_photo,
     wait_until,
 )
+from bot.reminders import KIND as REMINDER_KIND  # noqa: E402
+from bot.reminders import SETTING as REMINDER  # noqa: E402
+from bot.reminders import TICK, Reminder  # noqa: E402
 from deploy.cluster import Cluster, cluster_env  # noqa: E402
 from deploy.local_postgres import LocalPostgres, free_port  # noqa: E402
 from dialogs import load_dialogs  # noqa: E402
 from fer_engine.datasets import data_dir  # noqa: E402
 from sandbox import RunningServer, start_server  # noqa: E402
 from storage import open_store  # noqa: E402
+from storage.jobs import DueJobs  # noqa: E402
 
 TOKEN = "4242424242:CLUSTER-benchmark-token_0123456789"
 SELFIES = ("obama.jpg", "biden.jpg")
@@ -63,6 +70,8 @@ SELFIES = ("obama.jpg", "biden.jpg")
 KILL_AFTER_SHARE = 0.35
 ANSWER_TIMEOUT_S = 300.0
 MOVIES = "🎬"
+#: The reminder falls due this long after the SIGKILL run begins: while the photos are still coming in.
+REMINDER_DUE_AFTER = timedelta(seconds=10)
 
 
 @contextlib.asynccontextmanager
@@ -92,6 +101,22 @@ async def running_cluster(server: RunningServer, database_url: str, workers: int
             await supervisor
         await cluster.stop()
         log.close()
+
+
+async def remind_soon(database_url: str, person: Person, due_at: datetime) -> None:
+    """A daily reminder for ``person`` (who sends nothing, so it is not skipped), next due at ``due_at``.
+
+    The daily time is a minute ago, so after this one fires the next is tomorrow: a second message in the
+    test could only be the same reminder sent twice.
+    """
+    store = await open_store(database_url)
+    try:
+        await store.set_consent(person.user_id)
+        daily = Reminder(minute=(due_at.hour * 60 + due_at.minute - 1) % (24 * 60))
+        await store.update_settings(person.user_id, timezone_asked=True, **{REMINDER: daily.as_setting()})
+        await DueJobs(store.database).schedule(REMINDER_KIND, person.user_id, due_at)
+    finally:
+        await store.close()
 
 
 async def agreed(database_url: str, people: list[Person]) -> None:
@@ -135,6 +160,11 @@ async def throughput(server: RunningServer, pg: LocalPostgres, workers: int, arg
     return answered(server, people), seconds
 
 
+def reminders_sent(server: RunningServer, person: Person, texts: set[str]) -> list[Any]:
+    """The reminders in the person's chat (any of the reminder texts)."""
+    return [m for m in server.state.transcript(person.user_id) if m.sender == "bot" and m.text in texts]
+
+
 def button(message: Any, prefix: str) -> str | None:
     """The callback data of the first button whose label starts with ``prefix``."""
     for row in (message.reply_markup or {}).get("inline_keyboard", []):
@@ -159,9 +189,15 @@ async def killed_worker(server: RunningServer, pg: LocalPostgres, args: argparse
     url = pg.create_database("killed_worker")
     people = [Person(i) for i in range(1, args.people + 1)]
     await agreed(url, people)
+    reminded = Person(args.people + 1)
+    due_at = datetime.now(timezone.utc) + REMINDER_DUE_AFTER
+    await remind_soon(url, reminded, due_at)
     dialogs = load_dialogs()
     started, wall_start = time.monotonic(), time.time()
     async with running_cluster(server, url, 2, work) as cluster, aiohttp.ClientSession(base_url=server.url) as http:
+        # The reminded person has talked to the bot before (Telegram sends nothing to a chat that never began).
+        async with http.post("/sandbox/send_message", json={"user_id": reminded.user_id, "text": "/privacy"}):
+            pass
         presses = asyncio.gather(*(press_movies(server, http, p) for p in people))
         await send_selfies(http, people, selfies, args.photos)
         total = len(people) * args.photos
@@ -178,6 +214,13 @@ async def killed_worker(server: RunningServer, pg: LocalPostgres, args: argparse
         pressed = await asyncio.wait_for(presses, ANSWER_TIMEOUT_S)
         finished_at = time.monotonic() - started
         exports = {p.user_id: await export_ids(http, p.user_id) for p in people}
+        # Every worker ticks every TICK; the reminder fires at the first tick after it is due.  Then each worker
+        # ticks at least once more: a second copy would show up by then.
+        texts = set(dialogs.variants("settings.remind.text"))
+        fired = await wait_until(lambda: bool(reminders_sent(server, reminded, texts)), ANSWER_TIMEOUT_S)
+        fired_at = time.monotonic() - started
+        await asyncio.sleep(TICK.total_seconds() + 5)
+        reminders = len(reminders_sent(server, reminded, texts))
     retried = sum(1 for at, _ in server.state.webhook_errors if at >= wall_start)
 
     store = await open_store(url)
@@ -206,10 +249,10 @@ async def killed_worker(server: RunningServer, pg: LocalPostgres, args: argparse
           f"doubled {sum(doubled.values())}")  # fmt: skip
     print(f"  people whose readings and stored check-ins differ: {crossed}; /export mismatches: {export_mismatch}; "
           f"offers not on their own check-ins: {foreign_offers}")  # fmt: skip
-    # TODO(due jobs): once reminders are claimed from the database's due-jobs table, give one person a reminder
-    # due during this run and check it fired exactly once across both workers (and despite the kill).
-    print("  reminder fired exactly once: NOT CHECKED (the due-jobs table has not landed yet)")
-    return (done and all(pressed) and kinds["unanswered"] == 0 and kinds["generic error"] == 0
+    due_in = due_at.timestamp() - wall_start
+    print(f"  a reminder due at {due_in:.1f} s: " + (f"first sent at {fired_at:.1f} s; " if fired else "never sent; ")
+          + f"messages after {TICK.total_seconds() + 5:.0f} s more: {reminders} (expected 1)")  # fmt: skip
+    return (reminders == 1 and done and all(pressed) and kinds["unanswered"] == 0 and kinds["generic error"] == 0
             and kinds["reading"] == total and not missing and not doubled and not short and not crossed
             and not export_mismatch and not foreign_offers)  # fmt: skip
 
@@ -239,7 +282,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=20)
     parser.add_argument("--photos", type=int, default=4, help="selfies per person in the SIGKILL run")
-    parser.add_argument("--throughput-photos", type=int, default=3, help="selfies per person in each throughput run")
+    parser.add_argument("--throughput-photos", type=int, default=5, help="selfies per person in each throughput run")
     sys.exit(asyncio.run(run(parser.parse_args())))
 
 
