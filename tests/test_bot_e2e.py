@@ -83,6 +83,15 @@ async def running_bot(
         await close_services(services)
 
 
+async def all_confirmed(server: RunningServer, timeout: float = 10.0) -> None:
+    """Wait until the bot has confirmed every update it was given (the next getUpdates after handling): before a
+    restart, else the restarted bot is rightly given them again (at-least-once polling) and answers them twice."""
+    deadline = time.monotonic() + timeout
+    while server.state.pending_updates:
+        assert time.monotonic() < deadline, "updates left unconfirmed"
+        await asyncio.sleep(0.05)
+
+
 # -- acting as people through the control API ----------------------------------------------------------------
 
 
@@ -587,6 +596,7 @@ async def test_buttons_work_after_a_restart(
         await agreed(first, ALICE)
         photo_id = await alice.photo("obama.jpg")
         reading, offer = await alice.replies(photo_id, 2)
+        await all_confirmed(server)
 
     async with running_bot(server, database, analyzer) as second:
         before = await alice.last_id()

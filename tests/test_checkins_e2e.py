@@ -21,6 +21,7 @@ from test_bot_e2e import (
     Bot,
     Person,
     agreed,
+    all_confirmed,
     button,
     labels,
     no_face_jpeg,
@@ -166,14 +167,6 @@ async def add_note(person: Person, under: dict[str, Any]) -> dict[str, Any]:
     [prompt] = await person.replies(before, 1)
     assert prompt["text"] == DIALOGS.text("mood.note_prompt", max=MAX_NOTE)
     return prompt
-
-
-async def all_confirmed(server: RunningServer) -> None:
-    """Wait until the bot has confirmed every update it was given (the next getUpdates after handling)."""
-    deadline = time.monotonic() + EDIT_TIMEOUT
-    while server.state.pending_updates:
-        assert time.monotonic() < deadline, "updates left unconfirmed"
-        await asyncio.sleep(0.05)
 
 
 async def reply_to(person: Person, text: str) -> str:
