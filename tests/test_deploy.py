@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 from test_bot_main import TOKEN, bot_env, free_port
 
-from deploy import haproxy
+from bot.config import PROJECT_ROOT
+from deploy import haproxy, local_postgres
 from deploy.cluster import Cluster, cluster_env
 from sandbox import start_server
 from storage import open_store
 
+needs_postgres = pytest.mark.skipif(not local_postgres.available(), reason="no PostgreSQL (apt-get install postgresql)")
 needs_haproxy = pytest.mark.skipif(haproxy.binary() is None, reason="no HAProxy here (Debian: apt-get install haproxy)")
 
 
@@ -106,3 +109,47 @@ async def test_two_workers_behind_haproxy_answer_photos_and_one_killed_comes_bac
         log.close()
     assert all(c.process.returncode is not None for c in cluster.children)
     assert cluster.env["WEBHOOK_SECRET_TOKEN"] not in (tmp_path / "cluster.log").read_text()
+
+
+@needs_haproxy
+@pytest.mark.skipif(
+    not local_postgres.available(), reason="no PostgreSQL server here (Debian: apt-get install postgresql)"
+)
+async def test_the_script_on_postgresql_survives_a_rolling_restart_and_stops_on_sigterm(
+    tmp_path: Path, photos_dir: Path
+) -> None:
+    server = await start_server("127.0.0.1", 0, token=TOKEN)
+    proxy, first_worker = free_port(), free_port()
+    env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=server.base_url,
+                  WEBHOOK_URL=f"http://127.0.0.1:{proxy}/hook", PHOTOS_PER_MINUTE="1000")  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "deploy.cluster", "--workers", "2", "--port", str(proxy), "--bind", "127.0.0.1",
+        "--first-worker-port", str(first_worker), "--postgres-dir", str(tmp_path / "pg"),
+        cwd=PROJECT_ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    selfie = (photos_dir / "obama.jpg").read_bytes()
+
+    def replied(user: int) -> bool:
+        return any(m.sender == "bot" for m in server.state.transcript(user))
+
+    try:
+        await server.state.wait_for(lambda: server.state.webhook, 60)
+        async with aiohttp.ClientSession(base_url=server.url) as http:
+            await send_photo(http, 1, selfie)  # no consent yet: the bot asks, which needs the database
+            await server.state.wait_for(lambda: replied(1), 30)
+            process.send_signal(signal.SIGHUP)  # a deploy: worker 1 drains and restarts, then worker 2
+            for user in range(2, 6):  # sent during the rolling restart: each one still answered
+                await send_photo(http, user, selfie)
+                await asyncio.sleep(0.5)
+            await server.state.wait_for(lambda: all(replied(u) for u in range(2, 6)), 60)
+        process.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await server.stop()
+    text = out.decode()
+    assert process.returncode == 0, text[-3000:]
+    assert "restarting worker1" in text and "restarting worker2" in text and "stopping" in text
+    assert "Traceback" not in text and TOKEN not in text
