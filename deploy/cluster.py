@@ -19,6 +19,7 @@ import contextlib
 import logging
 import secrets
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -252,7 +253,11 @@ async def run(args: argparse.Namespace) -> int:
     if problems:
         print("deploy.cluster: " + "; ".join(problems), file=sys.stderr)
         return 2
-    postgres = LocalPostgres(args.postgres_dir).start() if args.postgres_dir else None
+    try:
+        postgres = LocalPostgres(args.postgres_dir).start() if args.postgres_dir else None
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        print(f"deploy.cluster: no local PostgreSQL: {exc}", file=sys.stderr)
+        return 1
     cluster = Cluster(
         cluster_env(values, postgres.url if postgres else None),
         workers=args.workers,
@@ -270,8 +275,8 @@ async def run(args: argparse.Namespace) -> int:
         await cluster.start()
         await cluster.supervise(stop, reload)
         return 0
-    except (RuntimeError, ValueError) as exc:
-        log.error("the cluster could not start: %s", exc)
+    except (RuntimeError, ValueError) as exc:  # a worker that never got healthy, a config haproxy refused
+        log.error("the cluster stopped: %s", exc)
         return 1
     finally:
         log.info("stopping: the workers finish the updates in hand")
