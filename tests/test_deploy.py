@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -19,6 +20,19 @@ from storage import open_store
 
 needs_postgres = pytest.mark.skipif(not local_postgres.available(), reason="no PostgreSQL (apt-get install postgresql)")
 needs_haproxy = pytest.mark.skipif(haproxy.binary() is None, reason="no HAProxy here (Debian: apt-get install haproxy)")
+
+
+def free_ports_in_a_row(count: int) -> int:
+    """The first of ``count`` consecutive free ports (the script numbers its workers from ``--first-worker-port``)."""
+    while True:
+        first = free_port()
+        try:
+            for port in range(first, first + count):
+                with socket.create_server(("127.0.0.1", port)):
+                    pass
+        except OSError:
+            continue
+        return first
 
 
 def test_the_config_has_one_checked_server_per_worker_and_only_passes_the_webhook_path() -> None:
@@ -119,7 +133,7 @@ async def test_the_script_on_postgresql_survives_a_rolling_restart_and_stops_on_
     tmp_path: Path, photos_dir: Path
 ) -> None:
     server = await start_server("127.0.0.1", 0, token=TOKEN)
-    proxy, first_worker = free_port(), free_port()
+    proxy, first_worker = free_port(), free_ports_in_a_row(2)
     env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=server.base_url,
                   WEBHOOK_URL=f"http://127.0.0.1:{proxy}/hook", PHOTOS_PER_MINUTE="1000")  # fmt: skip
     process = await asyncio.create_subprocess_exec(
@@ -144,10 +158,13 @@ async def test_the_script_on_postgresql_survives_a_rolling_restart_and_stops_on_
             await server.state.wait_for(lambda: all(replied(u) for u in range(2, 6)), 60)
         process.send_signal(signal.SIGTERM)
         out, _ = await asyncio.wait_for(process.communicate(), 60)
-    finally:
+    except BaseException:
         if process.returncode is None:
             process.kill()
-            await process.wait()
+        out, _ = await process.communicate()
+        print(out.decode()[-5000:])  # what the script said, for the failure report
+        raise
+    finally:
         await server.stop()
     text = out.decode()
     assert process.returncode == 0, text[-3000:]
