@@ -97,8 +97,13 @@ async def send_items(
     *,
     supportive: bool,
     dialogs: Dialogs,
+    press_id: str | None = None,
 ) -> None:
-    """Recommend 3-5 items of ``kind`` (fresh first, shaped by 👍/👎), record them, and show them with buttons."""
+    """Recommend 3-5 items of ``kind`` (fresh first, shaped by 👍/👎), record them, and show them with buttons.
+
+    ``press_id`` (the callback query id of the press asking for them): the same press delivered again shows the
+    items it picked the first time instead of picking (and recording) another set.
+    """
     picks: list[Item] = []
 
     def choose(seen: list[str], feedback: dict[str, int]) -> list[str]:
@@ -108,11 +113,22 @@ async def send_items(
         return [item.id for item in picks]
 
     try:  # read the history, pick, record: one transaction per person, whichever worker the press lands on
-        picked = await services.store.pick_recommendations(user_id, checkin, kind, emotion, choose)
+        picked = await services.store.pick_recommendations(user_id, checkin, kind, emotion, choose, press_id=press_id)
     except NotConsented:  # /forget won while this press was on its way: show and keep nothing
         await chat.send_message(dialogs.text("data_gone"))
         return
-    rec_ids, seen = picked.rec_ids, picked.seen
+    if picked.again:  # a redelivered press: its first handling's items (choose was not called)
+        shown = [
+            (item, rec_id)
+            for item_id, rec_id in zip(picked.item_ids, picked.rec_ids, strict=True)
+            # An item taken out of the catalog since then has nothing left to show.
+            if (item := services.catalog.get(item_id)) is not None
+        ]
+        picks[:] = [item for item, _ in shown]
+        log.info("showing a redelivered press's %d %s again", len(picks), kind)
+    else:
+        shown = list(zip(picks, picked.rec_ids, strict=True))
+    seen = picked.seen
     if not picks:
         markup = keyboards.other_ideas(services.codec, dialogs, user_id, checkin)
         await chat.send_message(dialogs.text("followups.nothing_left"), reply_markup=markup)
@@ -126,6 +142,6 @@ async def send_items(
         restarted=any(item.id in seen_set for item in picks),
         rng=services.rng,
     )
-    markup = keyboards.items(services.codec, dialogs, user_id, checkin, kind, list(zip(picks, rec_ids, strict=True)))
+    markup = keyboards.items(services.codec, dialogs, user_id, checkin, kind, shown)
     await chat.send_message(text, reply_markup=markup)
     log.debug("showed %d %s", len(picks), kind)

@@ -170,6 +170,16 @@ CREATE TABLE due_jobs (
 CREATE INDEX due_jobs_due ON due_jobs(kind, due_at);
 """
 
+# Version 6: the button press (Telegram's callback query id) a pick was made for.  A worker killed while handling a
+# press leaves it unanswered, so the press is delivered again, possibly to another worker; the pick it finds under
+# this key is shown again instead of a second one being recorded (which would advance the "no repeats" cycle).
+# Not personal data: an opaque id of one press, never exported.  NULLs (older rows, picks not made for a press)
+# are never looked up.  Not unique: one press records several rows, one per item shown.
+_V6 = """
+ALTER TABLE recommendations ADD COLUMN press_id TEXT;
+CREATE INDEX recommendations_user_press ON recommendations(user_id, press_id);
+"""
+
 
 def _render(template: str, dialect: str) -> str:
     """A script template with the dialect's column types filled in (literal braces are written ``{{}}``)."""
@@ -200,6 +210,7 @@ SCHEMA: list[Migration] = [
     Migration.shared(_V3),
     Migration(_V4_SQLITE, _V4_POSTGRESQL),
     Migration.shared(_V5),
+    Migration.shared(_V6),
 ]
 LATEST_VERSION: int = len(SCHEMA)
 #: The SQLite scripts, in order (what :func:`migrate` runs).

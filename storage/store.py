@@ -168,11 +168,13 @@ Chooser = Callable[[list[str], dict[str, int]], Sequence[str]]
 @dataclass(frozen=True)
 class Picked:
     """What :meth:`Store.pick_recommendations` read and recorded: the history it chose from, the chosen item ids
-    and their recommendation row ids (same order)."""
+    and their recommendation row ids (same order).  ``again``: the pick a redelivered press made the first time,
+    found instead of picking (``choose`` was not called)."""
 
     seen: list[str]
     item_ids: list[str]
     rec_ids: list[int]
+    again: bool = False
 
 
 class NotConsented(LookupError):
@@ -449,7 +451,14 @@ class Store:
             return await self._insert_recommendations(db, user_id, checkin_id, kind, item_ids, emotion)
 
     async def _insert_recommendations(
-        self, db: Session, user_id: int, checkin_id: int | None, kind: str, item_ids: Sequence[str], emotion: str
+        self,
+        db: Session,
+        user_id: int,
+        checkin_id: int | None,
+        kind: str,
+        item_ids: Sequence[str],
+        emotion: str,
+        press_id: str | None = None,
     ) -> list[int]:
         if checkin_id is not None:
             mine = await db.fetchone("SELECT 1 FROM checkins WHERE id = ? AND user_id = ?", checkin_id, user_id)
@@ -459,37 +468,79 @@ class Store:
         ids: list[int] = []
         for item_id in item_ids:
             row = await db.fetchone(
-                "INSERT INTO recommendations (user_id, checkin_id, kind, item_id, emotion, shown_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO recommendations (user_id, checkin_id, kind, item_id, emotion, shown_at, press_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 user_id,
                 checkin_id,
                 kind,
                 str(item_id),
                 emotion,
                 now,
+                press_id,
             )
             assert row is not None
             ids.append(int(row["id"]))
         return ids
 
     async def pick_recommendations(
-        self, user_id: int, checkin_id: int | None, kind: str, emotion: str, choose: Chooser
+        self,
+        user_id: int,
+        checkin_id: int | None,
+        kind: str,
+        emotion: str,
+        choose: Chooser,
+        *,
+        press_id: str | None = None,
     ) -> Picked:
         """Read the person's history of ``kind``, let ``choose(seen, feedback)`` pick item ids, and record them as
         shown: all in one transaction holding the person's row, so two presses of "More" (on any workers) never
         read the same history and show the same items.  ``choose`` must be quick and pure (no I/O).
 
+        ``press_id`` (the button press's callback query id) makes a press pick once: a press delivered again (its
+        worker was killed before answering) finds the rows recorded for it and gets them back, ``again`` set and
+        ``choose`` not called, instead of advancing the "no repeats" cycle with a second pick.  Looked up under the
+        same row lock, so two workers handling one press at the same time also record one pick.
+
         Raises NotConsented (writing nothing) unless the person agreed with :meth:`set_consent`.
         """
         _check_recommendation(user_id, kind, emotion)
+        if press_id is not None and (not isinstance(press_id, str) or not press_id):
+            raise ValueError("press_id must be a non-empty string")
         async with self._db.transaction() as db:
             # FOR UPDATE (PostgreSQL): a second pick waits here for the first to commit, then reads its rows too.
             if await db.fetchone(_CONSENTED + self._db.for_update, user_id) is None:
                 raise NotConsented(f"user {user_id} has not agreed to keep check-ins")
+            if press_id is not None and (earlier := await self._pick_of_press(db, user_id, kind, press_id)):
+                return earlier
             seen = await self._seen_items(db, user_id, kind)
             item_ids = list(choose(seen, await self._feedback(db, user_id)))
-            rec_ids = await self._insert_recommendations(db, user_id, checkin_id, kind, item_ids, emotion)
+            rec_ids = await self._insert_recommendations(db, user_id, checkin_id, kind, item_ids, emotion, press_id)
         return Picked(seen, item_ids, rec_ids)
+
+    @staticmethod
+    async def _pick_of_press(db: Session, user_id: int, kind: str, press_id: str) -> Picked | None:
+        """The pick recorded for ``press_id`` (None if none), with the history of ``kind`` as it was before it."""
+        rows = await db.fetchall(
+            "SELECT id, item_id FROM recommendations WHERE user_id = ? AND press_id = ? ORDER BY id",
+            user_id,
+            press_id,
+        )
+        if not rows:
+            return None
+        history = await db.fetchall(
+            "SELECT id, item_id FROM recommendations WHERE user_id = ? AND kind = ? ORDER BY shown_at, id",
+            user_id,
+            kind,
+        )
+        # What the first handling chose from: everything shown before its rows (later presses' picks left out),
+        # so the "starting over" line reads the same the second time.
+        first = int(rows[0]["id"])
+        seen: list[str] = []
+        for row in history:
+            if int(row["id"]) == first:
+                break
+            seen.append(row["item_id"])
+        return Picked(seen, [r["item_id"] for r in rows], [int(r["id"]) for r in rows], again=True)
 
     async def set_feedback(self, user_id: int, item_id: str, value: int) -> bool:
         """Set +1/-1 (0 clears) on the user's latest showing of ``item_id``; False if never shown or bad value."""

@@ -507,9 +507,9 @@ async def test_forget_wins_over_a_photo_and_a_press_in_flight(bot: Bot, http: ai
     _, offer = await alice.replies(photo_id, 2)
     pick = store.pick_recommendations
 
-    async def forget_lands_first(user_id: int, *args: Any) -> Any:
+    async def forget_lands_first(user_id: int, *args: Any, **kwargs: Any) -> Any:
         await store.forget(user_id)
-        return await pick(user_id, *args)
+        return await pick(user_id, *args, **kwargs)
 
     store.pick_recommendations = forget_lands_first  # type: ignore[method-assign]
     before = await alice.last_id()

@@ -88,6 +88,7 @@ async def _kind(services: Services, query: CallbackQuery, user_id: int, data: Bu
         checkin.effective_emotion,
         supportive=state.supportive,
         dialogs=await services.dialogs_for(query.from_user),
+        press_id=query.id,  # a redelivered press shows its first pick again
     )
 
 
