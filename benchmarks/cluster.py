@@ -237,6 +237,8 @@ async def killed_worker(server: RunningServer, pg: LocalPostgres, args: argparse
     crossed = [p.user_id for p in people if acknowledged(server, p) != len(stored[p.user_id])]
     export_mismatch = [u for u in stored if sorted(exports[u]) != sorted(stored[u])]
     foreign_offers = [u for u, recs in offered.items() if not recs or any(r.checkin_id not in stored[u] for r in recs)]
+    # One press of Movies each: one pick (its rows share one time), even when the press was delivered twice.
+    picks_doubled = [u for u, recs in offered.items() if len({r.shown_at for r in recs}) > 1]
 
     print(f"killed worker: {len(people)} people, {total} selfies ({args.photos} each), 2 workers, PostgreSQL")
     print(f"  SIGKILL of worker 1 at {killed_at:.1f} s with {answered_before} answers out; restarted and healthy at "
@@ -249,12 +251,13 @@ async def killed_worker(server: RunningServer, pg: LocalPostgres, args: argparse
           f"doubled {sum(doubled.values())}")  # fmt: skip
     print(f"  people whose readings and stored check-ins differ: {crossed}; /export mismatches: {export_mismatch}; "
           f"offers not on their own check-ins: {foreign_offers}")  # fmt: skip
+    print(f"  movie picks recorded twice (one press each, some delivered twice): {picks_doubled}")
     due_in = due_at.timestamp() - wall_start
     print(f"  a reminder due at {due_in:.1f} s: " + (f"first sent at {fired_at:.1f} s; " if fired else "never sent; ")
           + f"messages after {TICK.total_seconds() + 5:.0f} s more: {reminders} (expected 1)")  # fmt: skip
     return (reminders == 1 and done and all(pressed) and kinds["unanswered"] == 0 and kinds["generic error"] == 0
             and kinds["reading"] == total and not missing and not doubled and not short and not crossed
-            and not export_mismatch and not foreign_offers)  # fmt: skip
+            and not export_mismatch and not foreign_offers and not picks_doubled)  # fmt: skip
 
 
 async def run(args: argparse.Namespace) -> int:

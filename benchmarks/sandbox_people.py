@@ -98,13 +98,21 @@ async def press(http: aiohttp.ClientSession, user_id: int, message_id: int, call
 
 
 async def export_ids(http: aiohttp.ClientSession, user_id: int) -> list[int]:
-    """The check-in ids in the person's /export CSV (empty when no document came)."""
+    """The check-in ids in the person's /export CSV (empty when no document came).
+
+    Other messages may arrive in between (an update delivered again after a worker died is answered again),
+    so the first document after the command is the export.
+    """
     async with http.post("/sandbox/send_message", json={"user_id": user_id, "text": "/export"}) as resp:
-        sent = (await resp.json())["message"]["message_id"]
-    async with http.get(f"/sandbox/chats/{user_id}/next_bot_message?after={sent}&timeout=60") as resp:
-        message = (await resp.json())["message"]
-    if message["kind"] != "document":
-        return []
+        after = (await resp.json())["message"]["message_id"]
+    while True:
+        async with http.get(f"/sandbox/chats/{user_id}/next_bot_message?after={after}&timeout=60") as resp:
+            message = (await resp.json()).get("message")
+        if not message:
+            return []
+        if message["kind"] == "document":
+            break
+        after = message["message_id"]
     async with http.get(message["file"]["url"]) as resp:
         rows = csv.DictReader(io.StringIO((await resp.read()).decode()))
         return [int(r["id"]) for r in rows if r["record"] == "checkin"]
