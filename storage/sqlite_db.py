@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,13 +13,15 @@ from typing import Any
 
 import aiosqlite
 
-from storage.migrations import migrate
+from storage.migrations import MIGRATION_BUSY_TIMEOUT_MS, migrate
 from storage.urls import SQLITE
 
 log = logging.getLogger(__name__)
 
 #: How long a statement waits for another process's write lock before giving up.
 BUSY_TIMEOUT_MS = 5000
+#: Pause between tries to switch a database another process holds to WAL.
+WAL_RETRY_S = 0.05
 
 
 class SqliteSession:
@@ -82,6 +86,25 @@ class SqliteDatabase:
             await self._db.close()
 
 
+async def _switch_to_wal(db: aiosqlite.Connection) -> str:
+    """``PRAGMA journal_mode = WAL``; returns the mode the database is in afterwards.
+
+    Switching needs the database to itself.  When another process is migrating the same new file, SQLite may
+    answer "database is locked" at once instead of waiting (it does not wait where waiting could deadlock), so
+    this retries for as long as a migration may take.
+    """
+    deadline = time.monotonic() + MIGRATION_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            async with db.execute("PRAGMA journal_mode = WAL") as cursor:
+                row = await cursor.fetchone()
+            return str(row[0]).lower() if row else ""
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(WAL_RETRY_S)
+
+
 async def open_sqlite(path: str | Path) -> SqliteDatabase:
     """Open (creating if needed) the file at ``path``, switch on WAL and foreign keys, and migrate it."""
     if str(path) != ":memory:":
@@ -89,11 +112,8 @@ async def open_sqlite(path: str | Path) -> SqliteDatabase:
     db = await aiosqlite.connect(str(path), isolation_level=None)
     try:
         db.row_factory = aiosqlite.Row
-        # First: switching a new database to WAL takes a lock that another process may be holding.
         await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        async with db.execute("PRAGMA journal_mode = WAL") as cursor:
-            row = await cursor.fetchone()
-        mode = str(row[0]).lower() if row else ""
+        mode = await _switch_to_wal(db)
         if mode != "wal" and str(path) != ":memory:":
             log.warning("could not switch %s to WAL (journal_mode=%s)", path, mode)
         await db.execute("PRAGMA foreign_keys = ON")
