@@ -13,6 +13,7 @@ import pytest
 from deploy import local_postgres
 from fer_engine.datasets import data_dir
 from sandbox import RunningServer, start_server
+from storage import Store, open_store
 
 DATA = data_dir()
 PHOTOS = DATA / "photos"
@@ -108,3 +109,13 @@ def new_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> 
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """What ``open_store`` opens, once per backend: a SQLite path or a ``postgresql://`` URL to an empty database."""
     return new_database(request, request.param, tmp_path)
+
+
+@pytest.fixture
+async def stores(database: str) -> AsyncIterator[tuple[Store, Store]]:
+    """Two workers' stores on one database (each backend): for races between processes."""
+    a = await open_store(database)
+    b = await open_store(database)
+    yield a, b
+    await a.close()
+    await b.close()

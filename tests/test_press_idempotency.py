@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,20 +23,10 @@ from bot.flows import send_items
 from catalog import Catalog, load_catalog
 from dialogs import load_dialogs
 from sandbox import RunningServer
-from storage import NotConsented, Store, open_store
+from storage import NotConsented
 
 ALICE, BOB = 1001, 2002
 HAPPY = (0, 0, 0, 1, 0, 0, 0)
-
-
-@pytest.fixture
-async def stores(database: str) -> AsyncIterator[tuple[Store, Store]]:
-    """Two workers' stores on one database."""
-    a = await open_store(database)
-    b = await open_store(database)
-    yield a, b
-    await a.close()
-    await b.close()
 
 
 def chooser(*item_ids: str) -> Any:

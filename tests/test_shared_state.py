@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -36,16 +35,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-async def stores(database: str) -> AsyncIterator[tuple[Store, Store]]:
-    """Two workers' stores on one database."""
-    a = await open_store(database)
-    b = await open_store(database)
-    yield a, b
-    await a.close()
-    await b.close()
 
 
 def limiters(stores: tuple[Store, Store], clock: Clock, per_minute: int = 10, in_flight: int = 2, **kw):
