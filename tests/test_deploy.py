@@ -100,6 +100,29 @@ async def test_two_workers_behind_haproxy_answer_photos_and_one_killed_comes_bac
         # Registered once, at the proxy, with the one secret every worker checks.
         assert server.state.webhook["url"] == hook
         assert server.state.webhook["secret_token"] == cluster.env["WEBHOOK_SECRET_TOKEN"]
+        # Forgeries through the public address: no or a wrong secret is refused by the worker; anything but a
+        # POST to the webhook path, the workers' health route included, stops at the proxy.
+        forged = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": 1, "type": "private"},
+                "from": {"id": 1, "is_bot": False, "first_name": "X"},
+                "text": "/forget",
+            },
+        }
+        wrong = {"X-Telegram-Bot-Api-Secret-Token": "not-the-secret"}
+        async with aiohttp.ClientSession() as outsider:
+            for method, url, headers, status in [
+                ("POST", hook, {}, 403),
+                ("POST", hook, wrong, 403),
+                ("GET", f"http://127.0.0.1:{proxy}/healthz", {}, 404),
+                ("POST", f"http://127.0.0.1:{proxy}/other", wrong, 404),
+            ]:
+                async with outsider.request(method, url, json=forged, headers=headers) as resp:
+                    assert resp.status == status, (method, url, headers)
+        assert not server.state.transcript(1), "a forged update reached a handler"
         async with aiohttp.ClientSession(base_url=server.url) as http:
             first = await send_photo(http, 1, selfie)
             await server.state.wait_for(lambda: read(1, first), 30)
