@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from fer_engine.detectors import haar, yunet
+from fer_engine.shrink import shrink_by
 
 YUNET, HAAR, AUTO = "yunet", "haar", "auto"
 #: Border added on each side for the second look, as a share of the photo's longer side.
@@ -83,7 +84,7 @@ def detect_faces(image: np.ndarray, settings: DetectorSettings = DetectorSetting
     height, width = image.shape[:2]
     max_side = settings.max_side or (yunet.MAX_SIDE if backend == YUNET else haar.MAX_SIDE)
     scale = min(1.0, max_side / max(height, width))
-    small = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    small = shrink_by(image, scale)
     pad = 0
     found = _run(backend, small, settings)
     if not found and settings.edge_padding > 0:

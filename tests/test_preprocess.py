@@ -118,3 +118,60 @@ def test_face_crop_aligns_only_with_landmarks(photos_dir):
     if box.landmarks is not None:
         assert face_crop(image, box).shape == (48, 48)
         assert not np.array_equal(face_crop(image, box), crop_face(image, box))
+
+
+def test_aligned_crop_reads_only_the_face_region():
+    image, landmarks = _face_marks(17, eye_distance=90)
+    crop = aligned_crop(image, landmarks)
+    scribbled = image.copy()
+    scribbled[:, :20] = 0  # far from the face: the crop must not change
+    scribbled[-20:] = 255
+    assert np.array_equal(aligned_crop(scribbled, landmarks), crop)
+    near = image.copy()
+    near[175:185, 190:210] = 255  # between the eyes: it must
+    assert not np.array_equal(aligned_crop(near, landmarks), crop)
+
+
+@pytest.mark.parametrize("shift", [(-170, 0), (0, 175), (170, -175)])
+@pytest.mark.parametrize("eye_distance", [30, 70])
+def test_aligned_crop_cut_by_the_frame_repeats_the_edge_as_if_the_photo_went_on(shift, eye_distance):
+    """A face half outside the photo: only the part inside is read, and the edge is repeated.
+
+    Small faces are warped straight from the photo (identical crops); large ones are shrunk first,
+    and shrinking the clipped part instead of the padded photo may move a grey level here and there."""
+    image, landmarks = _face_marks(-8, eye_distance=eye_distance)
+    moved = np.roll(image, shift, axis=(1, 0))
+    moved_marks = landmarks + np.array(shift)
+    pad = 300  # the same photo with the missing side filled by repeating its edge
+    padded = cv2.copyMakeBorder(moved, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    clipped, whole = aligned_crop(moved, moved_marks), aligned_crop(padded, moved_marks + pad)
+    if eye_distance == 30:
+        assert np.array_equal(clipped, whole)
+    else:
+        assert np.abs(clipped.astype(int) - whole).mean() < 2
+    assert (clipped < 100).any(), "the marks inside the photo are in the crop"
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_box_crop_converts_only_what_it_crops(colour):
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 255, (120, 160, 3) if colour else (120, 160), dtype=np.uint8)
+    box = Box(120, 80, 50, 50)  # runs past the right and bottom edges
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if colour else image
+    padded = cv2.copyMakeBorder(grey, 40, 40, 40, 40, cv2.BORDER_REPLICATE)
+    assert np.array_equal(crop_face(image, box), crop_face(padded, Box(160, 120, 50, 50)))
+
+
+def _area(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA).astype(int)
+
+
+def test_shrink_by_halving_matches_one_area_resize():
+    from fer_engine.shrink import shrink, shrink_by
+
+    noise = np.random.default_rng(1).integers(0, 255, (960, 1280, 3), dtype=np.uint8)
+    assert np.abs(shrink(noise, 320, 240) - _area(noise, 320, 240)).max() <= 1, "4x: the same box average"
+    image = cv2.GaussianBlur(noise, (0, 0), 3)  # photo-like: no detail finer than a few pixels
+    odd = shrink(image, 300, 225)
+    assert odd.shape == (225, 300, 3) and np.abs(odd - _area(image, 300, 225)).mean() < 1
+    assert shrink_by(image, 1.0).shape == image.shape and shrink_by(image[:3, :3], 0.01).shape[:2] == (1, 1)
