@@ -179,3 +179,52 @@ def test_fine_tuning_without_its_starting_model_says_how_to_make_it(tmp_path):
     assert result.returncode == 2
     assert "missing.weights.h5 is missing" in result.stderr and "--recipe fer2013" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_slimming_keeps_the_channels_with_the_largest_batch_norm_scale():
+    import keras
+
+    from fer_engine.training.model import build_model, slim_weights
+
+    wide_stages, narrow_stages = ((8, 1, True), (16, 2, False)), ((4, 1, True), (6, 2, False))
+    wide, narrow = build_model(wide_stages), build_model(narrow_stages)
+    rng = np.random.default_rng(0)
+    for layer in wide.layers:  # trained-looking weights: distinct scales, non-trivial statistics
+        layer.set_weights([rng.normal(0, 1, w.shape).astype("float32") + (1.5 if "var" in v.name else 0)
+                           for w, v in zip(layer.get_weights(), layer.weights, strict=True)])  # fmt: skip
+    slim_weights(wide, narrow)
+    gamma = np.abs(wide.get_layer("s0_bn0").get_weights()[0])
+    keep = np.sort(np.argsort(gamma)[::-1][:4])
+    faces = rng.integers(0, 255, (3, 48, 48, 1)).astype("float32")
+    first = [keras.Model(m.input, m.get_layer("s0_relu0").output)(faces).numpy() for m in (wide, narrow)]
+    assert np.allclose(first[0][..., keep], first[1], atol=1e-5), "the first stage is cut exactly"
+    assert narrow.get_layer("fc").get_weights()[0].shape == (6, 256)
+    assert np.array_equal(narrow.get_layer("emotion").get_weights()[0], wide.get_layer("emotion").get_weights()[0])
+
+
+def test_slim_recipe_distils_teachers_into_a_narrower_net(trained, tmp_path, train_npz, val_npz, photos_dir):
+    from fer_engine import Analyzer
+    from fer_engine.training.model import SLIM_STAGES, load_keras_model, stages_of
+    from fer_engine.training.train import TEACHER_TARGETS, recipe, train
+
+    start = str(trained["out"] / "fer_cnn.weights.h5")
+    settings = recipe("slim", train_path=str(train_npz), val_path=str(val_npz), init_weights=start, teachers=(start,),
+                      limit=160, val_limit=300, batch_size=64, epochs=1, dev_sets=())  # fmt: skip
+    out = tmp_path / "out"
+    meta = train(settings, tmp_path / "run", out)
+    assert stages_of(out / "fer_cnn.weights.h5") == SLIM_STAGES
+    wide = json.loads((trained["out"] / "metadata.json").read_text())["parameters"]
+    assert meta["parameters"] < 0.6 * wide and meta["settings"]["teacher_weight"] == 0.7
+    taught = np.load(tmp_path / "run" / TEACHER_TARGETS)
+    affectnet = meta["data"]["affectnet"]["images"] if meta["data"]["affectnet"] else 0
+    assert taught.shape == (160 + affectnet, 7) and np.allclose(taught.sum(axis=1), 1, atol=1e-4)
+    assert load_keras_model(out / "fer_cnn.weights.h5").count_params() == meta["parameters"]
+    [face] = Analyzer(out).analyze_file(photos_dir / "obama.jpg").faces
+    assert len(face.probabilities) == 7
+
+
+def test_distilling_without_the_teachers_says_how_to_make_them(tmp_path):
+    from fer_engine.training.train import recipe, train
+
+    with pytest.raises(FileNotFoundError, match="teacher weights missing"):
+        train(recipe("slim", teachers=(str(tmp_path / "nope.weights.h5"),)), tmp_path / "run", None)

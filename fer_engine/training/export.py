@@ -15,7 +15,7 @@ from fer_engine.datasets import FaceSet
 from fer_engine.labels import EMOTIONS
 from fer_engine.metrics import validation_reports
 from fer_engine.preprocess import INPUT_SIZE
-from fer_engine.training.model import DEFAULT_STAGES, build_model, predict_proba
+from fer_engine.training.model import build_model, predict_proba
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _git(*args: str) -> str | None:
 def export_trained_model(model, val: FaceSet, train: FaceSet, metadata: dict, out_dir: Path) -> dict:
     """Write the Keras weights, the TFLite model and ``metadata.json`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    _save_bare_weights(model, out_dir / KERAS_FILE)
+    _save_bare_weights(model, metadata["settings"]["stages"], out_dir / KERAS_FILE)
     rng = np.random.default_rng(0)
     calibration = train.x[rng.choice(len(train), min(CALIBRATION_IMAGES, len(train)), replace=False)]
     keras_probs = predict_proba(model, val.x)
@@ -104,8 +104,8 @@ def export_trained_model(model, val: FaceSet, train: FaceSet, metadata: dict, ou
     return metadata
 
 
-def _save_bare_weights(model, path: Path) -> None:
+def _save_bare_weights(model, stages, path: Path) -> None:
     """Layer weights only: a compiled model's file also carries the optimizer state (three times the size)."""
-    bare = build_model(DEFAULT_STAGES)
+    bare = build_model(stages)
     bare.set_weights(model.get_weights())
     bare.save_weights(path)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from fer_engine.labels import NUM_CLASSES
@@ -14,6 +17,15 @@ DEFAULT_STAGES: tuple[tuple[int, int, bool], ...] = (
     (64, 2, True),
     (128, 2, True),
     (256, 2, False),
+)
+#: The same net at about 0.6 of the width: 0.4 of the multiply-adds, for the 0.3 ms-per-face budget.
+#: Measured int8, one thread: 0.54 ms (default) against 0.25 ms (this).  Made by ``slim_weights``
+#: from a trained default-width model, then trained on (recipe ``slim`` in ``train.py``).
+SLIM_STAGES: tuple[tuple[int, int, bool], ...] = (
+    (24, 1, True),
+    (40, 2, True),
+    (80, 2, True),
+    (160, 2, False),
 )
 
 
@@ -44,11 +56,40 @@ def build_model(stages=DEFAULT_STAGES, dropout: float = 0.4, input_size: int = I
     return keras.Model(inputs, outputs, name="fer_cnn")
 
 
-def load_keras_model(weights_path, stages=DEFAULT_STAGES):
-    """Rebuild the architecture and load trained weights (for evaluation and feature maps)."""
-    model = build_model(stages)
+def stages_of(weights_path) -> tuple[tuple[int, int, bool], ...]:
+    """The stages a model folder's weights were trained with (its ``metadata.json``), else the default."""
+    meta = Path(weights_path).with_name("metadata.json")
+    stages = json.loads(meta.read_text()).get("settings", {}).get("stages") if meta.exists() else None
+    return tuple((int(f), int(n), bool(d)) for f, n, d in stages) if stages else DEFAULT_STAGES
+
+
+def load_keras_model(weights_path, stages=None):
+    """Rebuild the architecture (from the folder's metadata unless given) and load trained weights."""
+    model = build_model(stages or stages_of(weights_path))
     model.load_weights(weights_path)
     return model
+
+
+def slim_weights(source, target) -> None:
+    """Start the narrower ``target`` from the trained ``source``: per convolution, the channels whose
+    batch-norm scale |gamma| is largest (network slimming: a small gamma means a channel that
+    contributes little after normalisation), with the matching input channels of the next layer.
+    Same stage layout and layer names, fewer filters; the dense head keeps its size."""
+    kept_in = np.arange(1)  # the grey input channel
+    for layer in target.layers:
+        name = layer.name
+        if name.startswith("s") and "_conv" in name:
+            kernel = source.get_layer(name).get_weights()[0]
+            bn = source.get_layer(name.replace("_conv", "_bn"))
+            gamma = np.abs(bn.get_weights()[0])
+            keep = np.sort(np.argsort(gamma)[::-1][: layer.filters])
+            layer.set_weights([kernel[:, :, kept_in][:, :, :, keep]])
+            target.get_layer(bn.name).set_weights([w[keep] for w in bn.get_weights()])
+            kept_in = keep
+        elif name == "fc":
+            layer.set_weights([source.get_layer(name).get_weights()[0][kept_in]])
+        elif name in ("fc_bn", "emotion"):
+            layer.set_weights(source.get_layer(name).get_weights())
 
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 512, flip: bool = False) -> np.ndarray:
