@@ -74,13 +74,14 @@ class Analyzer:
         self,
         model_dir: str | Path | None = None,
         *,
-        flip: bool = True,
+        flip: bool | None = None,
         detector: DetectorSettings | None = None,
         num_threads: int = 1,
         classifier: EmotionClassifier | None = None,
     ) -> None:
         self.classifier = classifier or EmotionClassifier(model_dir, num_threads=num_threads)
-        self.flip = flip
+        #: Mirrored averaging: as the model's metadata says unless given.
+        self.flip = self.classifier.mirrored if flip is None else flip
         self.detector = detector or DetectorSettings()
 
     def analyze_bytes(self, data: bytes) -> Analysis:

@@ -93,6 +93,12 @@ class EmotionClassifier:
         self.metadata = self.members[0].metadata
 
     @property
+    def mirrored(self) -> bool:
+        """Whether the model is served with mirrored averaging (``serving.mirror`` in its metadata, set by
+        ``calibrate``): a model distilled from mirrored teachers may not need the second pass."""
+        return bool(self.metadata.get("serving", {}).get("mirror", True))
+
+    @property
     def keras_weights(self) -> Path:
         """The (first) member's Keras weights, for tools that need the layers (feature maps)."""
         return self.members[0].folder / KERAS_FILE

@@ -59,7 +59,8 @@ def _run_train(args) -> int:
 
 def _add_model_options(p) -> None:
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="model folder (default: %(default)s)")
-    p.add_argument("--no-flip", dest="flip", action="store_false", help="skip mirrored test-time averaging")
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction,
+                   help="mirrored test-time averaging on or off (default: as the model's metadata says)")  # fmt: skip
 
 
 def _analyzer(args):
@@ -104,13 +105,15 @@ def _add_calibrate(sub) -> None:
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR, help="model folder (default: %(default)s)")
     p.add_argument("--val-data", help="npz with FER+ votes (default: the model's own validation set)")
     p.add_argument("--per-class", type=int, help="only the first N dev photos of each class (a quick slice)")
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction,
+                   help="serve mirrored or in a single pass (default: as the model is served now)")  # fmt: skip
     p.set_defaults(func=_run_calibrate)
 
 
 def _run_calibrate(args) -> int:
     from fer_engine.training.calibrate import calibrate, format_table
 
-    decision = calibrate(args.model, args.val_data, args.per_class)
+    decision = calibrate(args.model, args.val_data, args.per_class, flip=args.flip)
     print(format_table(decision))
     print(f"\nchosen tau {decision['tau']}: class weights {decision['class_weights']} -> {args.model}/metadata.json")
     return 0

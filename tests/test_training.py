@@ -173,6 +173,27 @@ def test_calibrate_writes_a_decision_rule_the_classifier_applies(tmp_path, val_n
     assert np.allclose(decided, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)
 
 
+def test_calibrate_can_choose_single_pass_serving(tmp_path, val_npz):
+    import shutil
+
+    from fer_engine import Analyzer
+    from fer_engine.classifier import DEFAULT_MODEL_DIR, member_dirs
+
+    if not (DATA / "dev").exists():
+        pytest.skip("shared data missing: dev/")
+    model = tmp_path / "model"
+    shutil.copytree(member_dirs(DEFAULT_MODEL_DIR)[0], model)
+    assert Analyzer(model).flip, "metadata without a serving mode: mirrored, as before"
+    result = _cli("calibrate", "--model", str(model), "--per-class", "2", "--val-data", str(val_npz), "--no-flip")
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads((model / "metadata.json").read_text())
+    assert meta["serving"] == {"mirror": False}
+    analyzer = Analyzer(model)
+    crops = np.load(val_npz)["x"][::700]
+    assert not analyzer.flip and np.allclose(analyzer.classify_crops(crops), analyzer.classifier.predict(crops))
+    assert Analyzer(model, flip=True).flip, "an explicit choice still wins"
+
+
 def test_fine_tuning_without_its_starting_model_says_how_to_make_it(tmp_path):
     result = _cli("train", "--recipe", "mixed", "--init", str(tmp_path / "missing.weights.h5"), "--limit", "64",
                   "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "out"))  # fmt: skip

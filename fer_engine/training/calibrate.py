@@ -64,9 +64,12 @@ def _scores(probs: np.ndarray, truth: np.ndarray, missed: int) -> tuple[float, f
     return accuracy, float((pred == NEUTRAL).mean())
 
 
-def calibrate(model_dir: Path, val_path: str | None = None, per_class: int | None = None) -> dict:
-    """Pick ``tau`` for the model in ``model_dir``, write the rule into its metadata, return it."""
-    analyzer = Analyzer(model_dir)
+def calibrate(
+    model_dir: Path, val_path: str | None = None, per_class: int | None = None, flip: bool | None = None
+) -> dict:
+    """Pick ``tau`` for the model in ``model_dir`` served with ``flip`` (None: as it is served now),
+    write the rule and the serving mode into its metadata, return the rule."""
+    analyzer = Analyzer(model_dir, flip=flip)
     metadata = json.loads((model_dir / METADATA_FILE).read_text())
     prior = training_prior(metadata)
     val = load_npz(val_path or metadata["data"]["validation"]["path"])
@@ -103,6 +106,7 @@ def calibrate(model_dir: Path, val_path: str | None = None, per_class: int | Non
         "table": table,
     }
     metadata["decision"] = decision
+    metadata["serving"] = {"mirror": analyzer.flip}
     (model_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=1))
     return decision
 
