@@ -183,7 +183,27 @@ def _run_ensemble(args) -> int:
     return 0
 
 
-SUBCOMMANDS = (_add_train, _add_evaluate, _add_calibrate, _add_analyze, _add_video, _add_ensemble)
+def _add_soup(sub) -> None:
+    p = sub.add_parser("soup", help="average the weights of models fine-tuned from one start (one model's cost)")
+    p.add_argument("members", type=Path, nargs="+", help="model folders made by `train`")
+    p.add_argument("--out", type=Path, required=True, help="where the averaged model goes")
+    p.set_defaults(func=_run_soup)
+
+
+def _run_soup(args) -> int:
+    from fer_engine.training.soup import make_soup
+
+    try:
+        metadata = make_soup(args.members, args.out)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    accuracy = {name: round(r["accuracy"], 4) for name, r in metadata["validation"]["served_tflite_flip"].items()}
+    print(f"written: {args.out}; validation accuracy (mirrored, before calibrate): {json.dumps(accuracy)}")
+    return 0
+
+
+SUBCOMMANDS = (_add_train, _add_evaluate, _add_calibrate, _add_analyze, _add_video, _add_ensemble, _add_soup)
 
 
 def build_parser() -> argparse.ArgumentParser:

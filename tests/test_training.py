@@ -249,3 +249,36 @@ def test_distilling_without_the_teachers_says_how_to_make_them(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="teacher weights missing"):
         train(recipe("slim", teachers=(str(tmp_path / "nope.weights.h5"),)), tmp_path / "run", None)
+
+
+def test_soup_serves_the_mean_of_its_ingredients_weights(trained, fine_tuned, tmp_path, photos_dir):
+    from fer_engine import Analyzer
+    from fer_engine.training.model import load_keras_model
+
+    members = [trained["out"], fine_tuned / "out"]
+    result = _cli("soup", *map(str, members), "--out", str(tmp_path / "soup"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "validation accuracy" in result.stdout
+    meta = json.loads((tmp_path / "soup" / "metadata.json").read_text())
+    assert [i["folder"] for i in meta["soup"]] == [str(m) for m in members]
+    weights = [load_keras_model(m / "fer_cnn.weights.h5").get_weights() for m in [*members, tmp_path / "soup"]]
+    for first, second, soup in zip(*weights, strict=True):
+        assert np.allclose(soup, (first + second) / 2, atol=1e-6)
+    assert "history" not in meta and meta["tflite_check"]["top1_agreement_with_keras"] >= 0.97
+    [face] = Analyzer(tmp_path / "soup").analyze_file(photos_dir / "obama.jpg").faces
+    assert len(face.probabilities) == 7
+
+
+def test_soup_refuses_models_of_different_shapes(trained, tmp_path):
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(trained["out"], other)
+    meta = json.loads((other / "metadata.json").read_text())
+    meta["settings"]["stages"] = [[8, 1, True]]
+    (other / "metadata.json").write_text(json.dumps(meta))
+    result = _cli("soup", str(trained["out"]), str(other), "--out", str(tmp_path / "soup"))
+    assert result.returncode == 2 and "one architecture" in result.stderr
+    alone = _cli("soup", str(trained["out"]), "--out", str(tmp_path / "soup"))
+    assert alone.returncode == 2 and "at least two" in alone.stderr
+    assert not (tmp_path / "soup").exists()

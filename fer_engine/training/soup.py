@@ -1,0 +1,94 @@
+"""Average the weights of several models fine-tuned from one starting model (a "model soup").
+
+Models fine-tuned from the same weights stay in one basin of the loss, so the mean of their
+weights is itself a working model, served at the cost of one (Wortsman et al., "Model soups",
+ICML 2022, report better accuracy under distribution shift than any ingredient).  Models from
+different random starts do not average into a working model; the validation accuracy that the
+export logs and records shows it at once.  Here the
+ingredients are fine-tunes of the served model with different label mixes: each trades FER+
+accuracy against faces unlike FER2013 differently, and the soup sits between them.
+
+``python -m fer_engine soup runs/a/model runs/b/model --out runs/soup/model`` writes a model
+folder like ``train`` does (Keras weights, TFLite, metadata); run ``calibrate`` on it next.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from fer_engine.classifier import KERAS_FILE, METADATA_FILE
+from fer_engine.datasets import FaceSet, load_npz
+from fer_engine.training.model import load_keras_model
+from fer_engine.training.sources import load_affectnet
+
+log = logging.getLogger(__name__)
+
+#: Metadata of one run that describes the run, not the averaged model; kept per ingredient instead.
+RUN_KEYS = ("history", "best_epoch", "exported_weights", "init", "validation", "tflite_check", "decision", "serving")
+
+
+def _ingredient(folder: Path, metadata: dict) -> dict:
+    """What the soup records about one ingredient: where it is and how it was trained."""
+    settings = metadata["settings"]
+    return {
+        "folder": str(folder),
+        "ferplus_weight": settings["ferplus_weight"],
+        "epochs": metadata.get("epochs"),
+        "exported_weights": metadata.get("exported_weights"),
+        "init": (metadata.get("init") or {}).get("weights"),
+        "peak_lr": settings["peak_lr"],
+        "seed": settings["seed"],
+    }
+
+
+def soup_metadata(members: list[Path], metadatas: list[dict]) -> dict:
+    """The soup's metadata: the first ingredient's data and settings, with what differs made explicit.
+
+    The label mix becomes the ingredients' mean FER+ weight: the training prior that ``calibrate``
+    derives from it is linear in that weight, so it is the mean of the ingredients' priors.
+    """
+    stages = {json.dumps(m["settings"]["stages"]) for m in metadatas}
+    if len(stages) != 1:
+        raise ValueError("soup ingredients must share one architecture (settings.stages)")
+    first = metadatas[0]
+    ferplus_weight = float(np.mean([m["settings"]["ferplus_weight"] for m in metadatas]))
+    return {
+        **{k: v for k, v in first.items() if k not in RUN_KEYS},
+        "data": {**first["data"], "labels": f"mean of the ingredients' label mixes (FER+ weight {ferplus_weight:.3f})"},
+        "settings": {**first["settings"], "ferplus_weight": ferplus_weight},
+        "exported_weights": f"uniform mean of the weights of {len(members)} fine-tuned models (soup)",
+        "soup": [_ingredient(folder, meta) for folder, meta in zip(members, metadatas, strict=True)],
+        "train_seconds": round(sum(m.get("train_seconds", 0.0) for m in metadatas), 1),
+    }
+
+
+def _training_faces(metadata: dict) -> FaceSet:
+    """The training faces of the ingredients (for int8 calibration at export)."""
+    settings = metadata["settings"]
+    fer = load_npz(settings["train_path"], settings.get("limit"))
+    if not settings.get("affectnet_path"):
+        return fer
+    extra, _ = load_affectnet(
+        settings["affectnet_path"], fer.x, settings["seed"], settings["affectnet_smoothing"], settings.get("limit")
+    )
+    return FaceSet(np.concatenate([fer.x, extra.x]), np.concatenate([fer.y, extra.y]))
+
+
+def make_soup(members: list[Path], out_dir: Path) -> dict:
+    """Average the Keras weights of the model folders ``members`` and export the result to ``out_dir``."""
+    from fer_engine.training.export import export_trained_model
+
+    if len(members) < 2:
+        raise ValueError("a soup needs at least two models")
+    metadatas = [json.loads((m / METADATA_FILE).read_text()) for m in members]
+    metadata = soup_metadata(members, metadatas)
+    models = [load_keras_model(m / KERAS_FILE) for m in members]
+    model = models[0]
+    model.set_weights([np.mean(layer, axis=0) for layer in zip(*(m.get_weights() for m in models), strict=True)])
+    log.info("averaged %d models: %s", len(members), ", ".join(str(m) for m in members))
+    val = load_npz(metadata["settings"]["val_path"], metadata["settings"].get("val_limit"))
+    return export_trained_model(model, val, _training_faces(metadata), metadata, out_dir)
