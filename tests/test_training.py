@@ -163,6 +163,13 @@ def test_calibrate_writes_a_decision_rule_the_classifier_applies(tmp_path, val_n
     decision = json.loads((model / "metadata.json").read_text())["decision"]
     assert ("no tau keeps" in result.stdout) != decision["neutral_limit_met"]
     assert decision["tau"] in TAUS and len(decision["table"]) == len(TAUS)
+    unruled = decision["table"][0]  # tau 0: the plain mirrored probabilities
+    val = np.load(val_npz)
+    plain = EmotionClassifier(model).predict(val["x"], flip=True, decide=False).argmax(axis=1)
+    # One batch of faces and mirror images against two batches: int8 kernels may break a tie differently.
+    assert np.isclose(unruled["val_fer2013_accuracy"], (plain == val["y"]).mean(), atol=1e-3)
+    accuracies = [unruled[f"{name}_accuracy"] for name in decision["chosen_on"]]
+    assert len(accuracies) == 4 and np.isclose(unruled["mean_accuracy"], np.mean(accuracies))
     assert np.isclose(sum(decision["prior"]), 1, atol=1e-3) and max(decision["class_weights"]) == 1
     assert np.allclose(decision["class_weights"], decision_weights(np.array(decision["prior"]), decision["tau"]),
                        atol=1e-3)  # fmt: skip

@@ -135,6 +135,16 @@ RECIPES["slim_balanced"] = {**RECIPES["slim"], "class_weight_power": 0.75}
 # The same distillation into a student of today's size, started from ``mixed``: one model that
 # answers like the average of two (mirrored), at the cost of one.
 RECIPES["distil"] = {**RECIPES["slim"], "stages": DEFAULT_STAGES, "epochs": 10, "peak_lr": 5e-4}
+# A short fine-tune of ``mixed`` (6 epochs at half its learning rate) whose label mix is the knob:
+# ``--ferplus-weight`` from 0.75 (FER+ annotators, who call many faint expressions "neutral") down
+# to 0 (the FER2013 label: the expression the photo was found under, closer to what posed sets
+# mark).  Runs with different weights are ingredients of a soup (``python -m fer_engine soup``).
+RECIPES["refine"] = {
+    **RECIPES["mixed"],
+    "init_weights": str(PROJECT_ROOT / "runs" / "mixed" / "model" / "fer_cnn.weights.h5"),
+    "epochs": 6,
+    "peak_lr": 5e-4,
+}
 DEFAULT_RECIPE = "mixed"
 
 
@@ -163,7 +173,6 @@ def _train_dataset(train: FaceSet, targets: np.ndarray, weights: np.ndarray, set
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return ds.prefetch(tf.data.AUTOTUNE)
-
 
 
 def validation_scores(probs: np.ndarray, val: FaceSet) -> dict[str, float]:
@@ -284,7 +293,8 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
         raise FileNotFoundError(
             f"{settings.init_weights} is missing: this recipe starts from a trained model; make it first "
             "(for 'mixed': python -m fer_engine train --recipe fer2013 --run-dir runs/fer2013/run --out "
-            "runs/fer2013/model; for 'slim': python -m fer_engine train --recipe mixed --out runs/mixed/model)"
+            "runs/fer2013/model; for 'slim' and 'refine': python -m fer_engine train --recipe mixed "
+            "--out runs/mixed/model)"
         )
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(settings.seed)
@@ -354,7 +364,8 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
     metadata = {
         "data": {
             "train": {"path": settings.train_path, "images": fer2013_images},
-            "affectnet": settings.affectnet_path and {
+            "affectnet": settings.affectnet_path
+            and {
                 "path": settings.affectnet_path,
                 "images": len(train_set) - fer2013_images,
                 "preparation": "in_fer2013 copies skipped; face shrunk to 90% and blended onto a blurred FER2013 "
