@@ -29,7 +29,9 @@ class _TFLiteModel:
     def __init__(self, folder: Path, num_threads: int) -> None:
         path = folder / TFLITE_FILE
         if not path.exists():
-            raise ModelNotFound(f"No model at {path}; train one with `python -m fer_engine train`.")
+            raise ModelNotFound(
+                f"No model at {path}; the repository ships one in weights/, and weights/README.md says how to make it."
+            )
         self.folder = folder
         self.metadata = _read_metadata(folder)
         #: This model's decision rule, chosen by ``python -m fer_engine calibrate`` (None: plain probabilities).

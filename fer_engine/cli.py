@@ -24,7 +24,8 @@ def _add_train(sub) -> None:
     p.add_argument("--val-data", dest="val_path", help="npz for model selection (default: FER2013 val)")
     p.add_argument("--init", dest="init_weights", help="start from these Keras weights (fine-tuning)")
     p.add_argument("--run-dir", type=Path, help="checkpoints; resumes there (default: runs/<recipe>/run)")
-    p.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help="where the final model goes")
+    p.add_argument("--out", type=Path, help="where the final model goes (default: runs/<recipe>/model; the "
+                   "served model in weights/ changes only when asked)")  # fmt: skip
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", dest="peak_lr", type=float, help="peak learning rate")
@@ -48,8 +49,9 @@ def _run_train(args) -> int:
 
     settings = recipe(args.recipe, **{name: getattr(args, name) for name in TRAIN_OVERRIDES})
     run_dir = args.run_dir or PROJECT_ROOT / "runs" / args.recipe / "run"
+    out_dir = args.out or PROJECT_ROOT / "runs" / args.recipe / "model"
     try:
-        metadata = train(settings, run_dir, args.out)
+        metadata = train(settings, run_dir, out_dir)
     except FileNotFoundError as exc:  # missing data or starting weights: say which, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2

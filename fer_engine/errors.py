@@ -24,4 +24,4 @@ class ImageTooLarge(ImageError):
 
 
 class ModelNotFound(FileNotFoundError):
-    """The trained model is missing; run ``python -m fer_engine train``."""
+    """The trained model is missing (the repository ships one in ``weights/``)."""

@@ -28,7 +28,10 @@ from fer_engine.training.sources import load_affectnet
 log = logging.getLogger(__name__)
 
 #: Metadata of one run that describes the run, not the averaged model; kept per ingredient instead.
-RUN_KEYS = ("history", "best_epoch", "exported_weights", "init", "validation", "tflite_check", "decision", "serving")
+RUN_KEYS = (
+    "history", "best_epoch", "epochs", "class_weights", "train_seconds", "exported_weights", "init",
+    "validation", "tflite_check", "decision", "serving",
+)  # fmt: skip
 
 
 def _ingredient(folder: Path, metadata: dict) -> dict:
@@ -38,6 +41,8 @@ def _ingredient(folder: Path, metadata: dict) -> dict:
         "folder": str(folder),
         "ferplus_weight": settings["ferplus_weight"],
         "epochs": metadata.get("epochs"),
+        "train_seconds": metadata.get("train_seconds"),
+        "class_weights": metadata.get("class_weights"),
         "exported_weights": metadata.get("exported_weights"),
         "init": (metadata.get("init") or {}).get("weights"),
         "peak_lr": settings["peak_lr"],
@@ -62,6 +67,7 @@ def soup_metadata(members: list[Path], metadatas: list[dict]) -> dict:
         "settings": {**first["settings"], "ferplus_weight": ferplus_weight},
         "exported_weights": f"uniform mean of the weights of {len(members)} fine-tuned models (soup)",
         "soup": [_ingredient(folder, meta) for folder, meta in zip(members, metadatas, strict=True)],
+        # The ingredients' own training, not the runs they started from (recorded in each one's metadata).
         "train_seconds": round(sum(m.get("train_seconds", 0.0) for m in metadatas), 1),
     }
 
