@@ -4,9 +4,9 @@ Models fine-tuned from the same weights stay in one basin of the loss, so the me
 weights is itself a working model, served at the cost of one (Wortsman et al., "Model soups",
 ICML 2022, report better accuracy under distribution shift than any ingredient).  Models from
 different random starts do not average into a working model; the validation accuracy that the
-export logs and records shows it at once.  Here the
-ingredients are fine-tunes of the served model with different label mixes: each trades FER+
-accuracy against faces unlike FER2013 differently, and the soup sits between them.
+export logs and records shows it at once.  Here the ingredients are fine-tunes of one model with
+different label mixes: each trades FER+ accuracy against faces unlike FER2013 differently, and
+the soup sits between them.
 
 ``python -m fer_engine soup runs/a/model runs/b/model --out runs/soup/model`` writes a model
 folder like ``train`` does (Keras weights, TFLite, metadata); run ``calibrate`` on it next.
