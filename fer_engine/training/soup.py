@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from fer_engine.classifier import KERAS_FILE, METADATA_FILE
-from fer_engine.datasets import FaceSet, load_npz
+from fer_engine.datasets import load_npz
 from fer_engine.training.model import load_keras_model
-from fer_engine.training.sources import load_affectnet
 
 log = logging.getLogger(__name__)
 
@@ -72,21 +71,10 @@ def soup_metadata(members: list[Path], metadatas: list[dict]) -> dict:
     }
 
 
-def _training_faces(metadata: dict) -> FaceSet:
-    """The training faces of the ingredients (for int8 calibration at export)."""
-    settings = metadata["settings"]
-    fer = load_npz(settings["train_path"], settings.get("limit"))
-    if not settings.get("affectnet_path"):
-        return fer
-    extra, _ = load_affectnet(
-        settings["affectnet_path"], fer.x, settings["seed"], settings["affectnet_smoothing"], settings.get("limit")
-    )
-    return FaceSet(np.concatenate([fer.x, extra.x]), np.concatenate([fer.y, extra.y]))
-
-
 def make_soup(members: list[Path], out_dir: Path) -> dict:
     """Average the Keras weights of the model folders ``members`` and export the result to ``out_dir``."""
     from fer_engine.training.export import export_trained_model
+    from fer_engine.training.train import training_faces
 
     if len(members) < 2:
         raise ValueError("a soup needs at least two models")
@@ -97,4 +85,5 @@ def make_soup(members: list[Path], out_dir: Path) -> dict:
     model.set_weights([np.mean(layer, axis=0) for layer in zip(*(m.get_weights() for m in models), strict=True)])
     log.info("averaged %d models: %s", len(members), ", ".join(str(m) for m in members))
     val = load_npz(metadata["settings"]["val_path"], metadata["settings"].get("val_limit"))
-    return export_trained_model(model, val, _training_faces(metadata), metadata, out_dir)
+    faces, _, _ = training_faces(metadata["settings"])  # int8 calibration images, as at a run's export
+    return export_trained_model(model, val, faces, metadata, out_dir)

@@ -175,6 +175,21 @@ def _train_dataset(train: FaceSet, targets: np.ndarray, weights: np.ndarray, set
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def training_faces(settings: dict) -> tuple[FaceSet, np.ndarray, int]:
+    """The training faces a run's settings describe (``TrainSettings`` as a dict, as in a model's
+    metadata): FER2013 then AffectNet, their soft targets, and how many of the faces are FER2013's."""
+    faces = load_npz(settings["train_path"], settings["limit"])
+    targets = mixed_targets(faces.y, faces.votes, settings["ferplus_weight"])
+    fer2013_images = len(faces)
+    if settings["affectnet_path"]:
+        extra, extra_targets = load_affectnet(
+            settings["affectnet_path"], faces.x, settings["seed"], settings["affectnet_smoothing"], settings["limit"]
+        )
+        faces = FaceSet(np.concatenate([faces.x, extra.x]), np.concatenate([faces.y, extra.y]))
+        targets = np.concatenate([targets, extra_targets])
+    return faces, targets, fer2013_images
+
+
 def validation_scores(probs: np.ndarray, val: FaceSet) -> dict[str, float]:
     pred = probs.argmax(axis=1)
     scores = {"fer2013_accuracy": float((pred == val.y).mean())}
@@ -298,16 +313,8 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
         )
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(settings.seed)
-    train_set = load_npz(settings.train_path, settings.limit)
+    train_set, targets, fer2013_images = training_faces(asdict(settings))
     val_set = load_npz(settings.val_path, settings.val_limit)
-    targets = mixed_targets(train_set.y, train_set.votes, settings.ferplus_weight)
-    fer2013_images = len(train_set)
-    if settings.affectnet_path:
-        extra, extra_targets = load_affectnet(
-            settings.affectnet_path, train_set.x, settings.seed, settings.affectnet_smoothing, settings.limit
-        )
-        train_set = FaceSet(np.concatenate([train_set.x, extra.x]), np.concatenate([train_set.y, extra.y]))
-        targets = np.concatenate([targets, extra_targets])
     weights = class_weights(targets, settings.class_weight_power)
     if settings.teachers:
         taught = teacher_targets(settings, train_set.x, run_dir)
