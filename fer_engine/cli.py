@@ -34,13 +34,15 @@ def _add_train(sub) -> None:
     p.add_argument("--val-limit", type=int, help="validate on the first N images only")
     p.add_argument("--dev-per-class", type=int, help="score only the first N dev photos of each class (smoke test)")
     p.add_argument("--seed", type=int)
+    p.add_argument("--class-weight-power", type=float, help="class weight = share^-power (0: none, 1: balanced)")
+    p.add_argument("--mixup", dest="mixup_alpha", type=float, help="mixup Beta(a, a) parameter (0: off)")
     p.set_defaults(func=_run_train)
 
 
 #: CLI options that override a recipe's setting of the same name.
 TRAIN_OVERRIDES = (
     "train_path", "val_path", "init_weights", "epochs", "batch_size", "peak_lr", "ferplus_weight", "limit",
-    "val_limit", "dev_per_class", "seed",
+    "val_limit", "dev_per_class", "seed", "class_weight_power", "mixup_alpha",
 )  # fmt: skip
 
 
@@ -189,14 +191,23 @@ def _add_soup(sub) -> None:
     p = sub.add_parser("soup", help="average the weights of models fine-tuned from one start (one model's cost)")
     p.add_argument("members", type=Path, nargs="+", help="model folders made by `train`")
     p.add_argument("--out", type=Path, required=True, help="where the averaged model goes")
+    p.add_argument("--greedy", action="store_true", help="the folders are candidates: keep each that does not "
+                   "lower the mean of the four issue-7 accuracies (val.npz, dev sets)")  # fmt: skip
+    p.add_argument("--per-class", type=int, help="with --greedy: only the first N dev photos of each class")
     p.set_defaults(func=_run_soup)
 
 
 def _run_soup(args) -> int:
-    from fer_engine.training.soup import make_soup
+    from fer_engine.training.soup import greedy_selection, make_soup, selection_score
 
     try:
-        metadata = make_soup(args.members, args.out)
+        members, table = args.members, None
+        if args.greedy:
+            members, table = greedy_selection(args.members, selection_score(args.members, args.per_class))
+            for row in table:
+                print(f"{row['folder']}: alone {row['own_score']:.2%}, soup with it {row['soup_score']:.2%}, "
+                      f"{'kept' if row['kept'] else 'left out'}")  # fmt: skip
+        metadata = make_soup(members, args.out, table)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -73,7 +73,7 @@ def fine_tuned(trained, tmp_path_factory, val_npz):
     root = tmp_path_factory.mktemp("mixed")
     result = _cli("train", "--recipe", "mixed", "--init", str(trained["out"] / "fer_cnn.weights.h5"),
                   "--val-data", str(val_npz), "--limit", "200", "--val-limit", "300", "--dev-per-class", "3",
-                  "--batch-size", "64", "--epochs", "1", "--run-dir", str(root / "run"),
+                  "--batch-size", "64", "--epochs", "1", "--mixup", "0.2", "--run-dir", str(root / "run"),
                   "--out", str(root / "out"))  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return root
@@ -84,6 +84,7 @@ def test_mixed_recipe_fine_tunes_on_both_sources_and_scores_the_dev_sets(fine_tu
     assert meta["data"]["train"]["images"] == 200 and meta["data"]["affectnet"]["images"] == 200
     assert meta["init"]["weights"] == str(trained["out"] / "fer_cnn.weights.h5") and meta["init"]["epochs"] >= 1
     assert meta["settings"]["augment"]["lowres_prob"] > 0, "camera augmentations on"
+    assert meta["settings"]["mixup_alpha"] == 0.2
     [epoch] = meta["history"]
     for name in ("posed_tw", "sfew_train"):
         assert 0 <= epoch[f"dev_{name}_accuracy"] <= 1 and 0 <= epoch[f"dev_{name}_neutral_share"] <= 1
@@ -290,3 +291,52 @@ def test_soup_refuses_models_of_different_shapes(trained, tmp_path):
     alone = _cli("soup", str(trained["out"]), "--out", str(tmp_path / "soup"))
     assert alone.returncode == 2 and "at least two" in alone.stderr
     assert not (tmp_path / "soup").exists()
+
+
+def test_greedy_selection_keeps_a_candidate_only_when_the_soup_does_not_get_worse():
+    from fer_engine.training.soup import greedy_selection
+
+    quality = {Path("a"): 0.60, Path("b"): 0.50, Path("c"): 0.30, Path("d"): 0.55}
+
+    def score(members):  # in a soup, b and d each add 0.1 (they complement a); c only drags it down
+        bonus = 0.1 * len({Path("b"), Path("d")} & set(members)) if len(members) > 1 else 0.0
+        return float(np.mean([quality[m] for m in members])) + bonus
+
+    kept, table = greedy_selection(list(quality), score)
+    assert kept == [Path("a"), Path("d"), Path("b")]
+    assert [row["folder"] for row in table] == ["a", "d", "b", "c"]  # ranked by their own score
+    assert [row["kept"] for row in table] == [True, True, True, False]
+    assert table[1]["soup_score"] == pytest.approx(0.675) and table[3]["own_score"] == 0.30
+
+
+def test_greedy_soup_scores_candidates_on_val_and_dev_and_records_the_choice(trained, fine_tuned, tmp_path):
+    candidates = [str(trained["out"]), str(fine_tuned / "out")]
+    result = _cli("soup", "--greedy", *candidates, "--per-class", "2", "--out", str(tmp_path / "soup"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads((tmp_path / "soup" / "metadata.json").read_text())
+    table = meta["soup_selection"]["table"]
+    assert sorted(row["folder"] for row in table) == sorted(candidates)
+    assert table[0]["own_score"] >= table[1]["own_score"] and table[0]["kept"]
+    assert all(0 <= row["own_score"] <= 1 and 0 <= row["soup_score"] <= 1 for row in table)
+    assert [i["folder"] for i in meta["soup"]] == [row["folder"] for row in table if row["kept"]]
+    assert f"{table[1]['folder']}: alone" in result.stdout
+
+
+def test_mixup_blends_each_face_its_target_and_its_weight_with_one_partner():
+    import tensorflow as tf
+
+    from fer_engine.training.train import mixup_batch
+
+    rng = np.random.default_rng(0)
+    faces = rng.uniform(0, 255, (7, 48, 48, 1)).astype(np.float32)
+    targets = np.eye(7, dtype=np.float32)  # one class per face: the blended target names share and partner
+    weights = np.arange(1, 8, dtype=np.float32)
+    mixed, mixed_targets, mixed_weights = (t.numpy() for t in mixup_batch(tf.constant(faces), tf.constant(targets),
+                                                                          tf.constant(weights), 0.4))  # fmt: skip
+    assert np.allclose(mixed_targets.sum(axis=1), 1.0)
+    for i, target in enumerate(mixed_targets):
+        share = target[i]  # the row is share x (face i's class) + (1 - share) x (its partner's class)
+        others = np.where(np.arange(7) == i, -1.0, target)
+        partner = i if np.isclose(share, 1.0) else int(np.argmax(others))
+        assert np.allclose(mixed[i], share * faces[i] + (1 - share) * faces[partner], atol=1e-2)
+        assert np.isclose(mixed_weights[i], share * weights[i] + (1 - share) * weights[partner], atol=1e-4)

@@ -58,12 +58,27 @@ def _views(analyzer: Analyzer, crops: np.ndarray) -> list[np.ndarray]:
     return views
 
 
-def _scores(probs: np.ndarray, truth: np.ndarray, missed: int) -> tuple[float, float]:
+def accuracy_and_neutral(probs: np.ndarray, truth: np.ndarray, missed: int) -> tuple[float, float]:
     """Accuracy over all images (missed faces count as wrong) and the share of "neutral" answers."""
     pred = probs.argmax(axis=1)
     usable = truth >= 0
     accuracy = float((pred[usable] == truth[usable]).sum() / (usable.sum() + missed))
     return accuracy, float((pred == NEUTRAL).mean())
+
+
+def selection_sets(
+    analyzer: Analyzer, val_path: str, per_class: int | None = None
+) -> dict[str, tuple[FaceSet, np.ndarray, int]]:
+    """The four sets models and rules are chosen on: name -> (faces, true labels, photos with no face).
+
+    val.npz against the FER+ majority and against the FER2013 label (the same faces), then each dev
+    set, cut by ``analyzer`` as served (``per_class``: its first N photos of each class only)."""
+    val = load_npz(val_path)
+    sets = {VAL: (val, ferplus_majority(val.votes), 0), VAL_FER2013: (val, val.y, 0)}
+    for folder, crops in dev_sets():
+        loaded = load_folder(Path(folder), analyzer, crops=crops, per_class=per_class)
+        sets[Path(folder).name] = (loaded.faces, loaded.faces.y, loaded.no_face + loaded.unreadable)
+    return sets
 
 
 def calibrate(
@@ -74,14 +89,7 @@ def calibrate(
     analyzer = Analyzer(model_dir, flip=flip)
     metadata = json.loads((model_dir / METADATA_FILE).read_text())
     prior = training_prior(metadata)
-    val = load_npz(val_path or metadata["data"]["validation"]["path"])
-    sets: dict[str, tuple[FaceSet, np.ndarray, int]] = {
-        VAL: (val, ferplus_majority(val.votes), 0),
-        VAL_FER2013: (val, val.y, 0),
-    }
-    for folder, crops in dev_sets():
-        loaded = load_folder(Path(folder), analyzer, crops=crops, per_class=per_class)
-        sets[Path(folder).name] = (loaded.faces, loaded.faces.y, loaded.no_face + loaded.unreadable)
+    sets = selection_sets(analyzer, val_path or metadata["data"]["validation"]["path"], per_class)
     # Each view (the face, and its mirror image when the analyzer flips) as served: the rule acts per view.
     views = {name: _views(analyzer, faces.x) for name, (faces, *_) in sets.items() if name != VAL_FER2013}
     views[VAL_FER2013] = views[VAL]
@@ -93,7 +101,7 @@ def calibrate(
         row = {"tau": tau}
         for name, (_, truth, missed) in sets.items():
             served = np.mean([apply_decision(view, weights) for view in views[name]], axis=0)
-            row[f"{name}_accuracy"], row[f"{name}_neutral_share"] = _scores(served, truth, missed)
+            row[f"{name}_accuracy"], row[f"{name}_neutral_share"] = accuracy_and_neutral(served, truth, missed)
         row["mean_accuracy"] = float(np.mean([row[f"{name}_accuracy"] for name in sets]))
         row["neutral_ok"] = all(
             row[f"{name}_neutral_share"] <= MAX_NEUTRAL_RATIO * true_neutral[name]

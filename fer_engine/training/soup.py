@@ -10,12 +10,17 @@ the soup sits between them.
 
 ``python -m fer_engine soup runs/a/model runs/b/model --out runs/soup/model`` writes a model
 folder like ``train`` does (Keras weights, TFLite, metadata); run ``calibrate`` on it next.
+With ``--greedy`` the folders are candidates: each is scored alone, and in that order (best first)
+each joins the soup only if the soup's score does not fall (the "greedy soup" of the paper).  The
+score is the mean of the four accuracies issue 7 sets floors for (``calibrate.selection_sets``),
+mirrored, plain probabilities: choosing, never training.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -71,18 +76,74 @@ def soup_metadata(members: list[Path], metadatas: list[dict]) -> dict:
     }
 
 
-def make_soup(members: list[Path], out_dir: Path) -> dict:
-    """Average the Keras weights of the model folders ``members`` and export the result to ``out_dir``."""
+def _mean_weights(models: list) -> list[np.ndarray]:
+    return [np.mean(layer, axis=0) for layer in zip(*(m.get_weights() for m in models), strict=True)]
+
+
+def greedy_selection(candidates: list[Path], score: Callable[[list[Path]], float]) -> tuple[list[Path], list[dict]]:
+    """The greedy soup: candidates ranked by their own ``score``; from the best, each is kept if the
+    score of the soup with it is at least the soup's score without it.  Returns the kept folders
+    and one row per candidate (its own score, the soup's score with it, whether it was kept)."""
+    own = {folder: score([folder]) for folder in candidates}
+    ranked = sorted(candidates, key=lambda folder: -own[folder])
+    kept, best = [ranked[0]], own[ranked[0]]
+    table = [{"folder": str(ranked[0]), "own_score": best, "soup_score": best, "kept": True}]
+    for folder in ranked[1:]:
+        trial = score([*kept, folder])
+        if trial >= best:
+            kept, best = [*kept, folder], trial
+        table.append({"folder": str(folder), "own_score": own[folder], "soup_score": trial, "kept": kept[-1] == folder})
+        log.info("greedy soup: %s alone %.4f, soup with it %.4f (%s)", folder, own[folder], trial,
+                 "kept" if kept[-1] == folder else "left out")  # fmt: skip
+    return kept, table
+
+
+def selection_score(candidates: list[Path], per_class: int | None = None) -> Callable[[list[Path]], float]:
+    """Score a soup of some of ``candidates``: the mean over ``calibrate.selection_sets`` of the
+    accuracy of its Keras weights, each face averaged with its mirror image, no decision rule."""
+    from fer_engine.analyzer import Analyzer
+    from fer_engine.training.calibrate import accuracy_and_neutral, selection_sets
+    from fer_engine.training.model import predict_proba
+
+    models = {folder: load_keras_model(folder / KERAS_FILE) for folder in candidates}
+    settings = json.loads((candidates[0] / METADATA_FILE).read_text())["settings"]
+    # The detector cuts the dev crops; which classifier the analyzer holds does not matter here.
+    sets = selection_sets(Analyzer(candidates[0]), settings["val_path"], per_class)
+    scratch = load_keras_model(candidates[0] / KERAS_FILE)
+
+    def score(members: list[Path]) -> float:
+        scratch.set_weights(_mean_weights([models[m] for m in members]))
+        probs = {}  # val.npz serves two of the sets: predict its faces once
+        accuracies = []
+        for faces, truth, missed in sets.values():
+            key = id(faces)
+            probs[key] = probs[key] if key in probs else predict_proba(scratch, faces.x, flip=True)
+            accuracies.append(accuracy_and_neutral(probs[key], truth, missed)[0])
+        return float(np.mean(accuracies))
+
+    return score
+
+
+def make_soup(members: list[Path], out_dir: Path, selection: list[dict] | None = None) -> dict:
+    """Average the Keras weights of the model folders ``members`` and export the result to ``out_dir``
+    (``selection``: the greedy table that chose them, recorded in the metadata)."""
     from fer_engine.training.export import export_trained_model
     from fer_engine.training.train import training_faces
 
-    if len(members) < 2:
+    if len(members) < 2 and selection is None:
         raise ValueError("a soup needs at least two models")
     metadatas = [json.loads((m / METADATA_FILE).read_text()) for m in members]
     metadata = soup_metadata(members, metadatas)
+    if selection is not None:
+        metadata["soup_selection"] = {
+            "method": "greedy: ranked by own score; each kept if the soup's score does not fall",
+            "score": "mean accuracy on val.npz (FER+ majority, FER2013 label) and each dev set; Keras, mirrored, "
+            "no decision rule",
+            "table": selection,
+        }
     models = [load_keras_model(m / KERAS_FILE) for m in members]
     model = models[0]
-    model.set_weights([np.mean(layer, axis=0) for layer in zip(*(m.get_weights() for m in models), strict=True)])
+    model.set_weights(_mean_weights(models))
     log.info("averaged %d models: %s", len(members), ", ".join(str(m) for m in members))
     val = load_npz(metadata["settings"]["val_path"], metadata["settings"].get("val_limit"))
     faces, _, _ = training_faces(metadata["settings"])  # int8 calibration images, as at a run's export

@@ -81,6 +81,9 @@ class TrainSettings:
     #: training face are blended into its target with ``teacher_weight`` (0: labels only).
     teachers: tuple[str, ...] = ()
     teacher_weight: float = 0.0
+    #: Mixup: each training face is blended with another of its batch (share from Beta(a, a)), and
+    #: so are their targets.  0 switches it off.  Soft in-between faces teach graded expressions.
+    mixup_alpha: float = 0.0
 
 
 #: Named training recipes.  ``fer2013`` made the first committed model; ``mixed`` fine-tunes it on
@@ -172,7 +175,26 @@ def _train_dataset(train: FaceSet, targets: np.ndarray, weights: np.ndarray, set
         lambda img, t, w: (augment_batch(img, settings.augment), t, w),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
+    if settings.mixup_alpha > 0:
+        ds = ds.map(lambda img, t, w: mixup_batch(img, t, w, settings.mixup_alpha), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def mixup_batch(images, targets, sample_weights, alpha: float):
+    """Blend every face of a batch with a random partner: image, target and loss weight alike."""
+    import tensorflow as tf
+
+    batch = tf.shape(images)[0]
+    # Beta(a, a) as g1 / (g1 + g2) with g ~ Gamma(a): TensorFlow has no Beta sampler of its own.
+    g1, g2 = tf.random.gamma([batch], alpha), tf.random.gamma([batch], alpha)
+    share = g1 / (g1 + g2 + 1e-12)
+    partner = tf.random.shuffle(tf.range(batch))
+
+    def blend(values):
+        lam = tf.reshape(share, [-1] + [1] * (len(values.shape) - 1))
+        return lam * values + (1 - lam) * tf.gather(values, partner)
+
+    return blend(images), blend(targets), blend(sample_weights)
 
 
 def training_faces(settings: dict) -> tuple[FaceSet, np.ndarray, int]:
