@@ -205,8 +205,9 @@ def _run_soup(args) -> int:
         if args.greedy:
             members, table = greedy_selection(args.members, selection_score(args.members, args.per_class))
             for row in table:
-                print(f"{row['folder']}: alone {row['own_score']:.2%}, soup with it {row['soup_score']:.2%}, "
-                      f"{'kept' if row['kept'] else 'left out'}")  # fmt: skip
+                verdict = "kept" if row["kept"] else "left out"
+                print(f"{row['folder']}: alone {row['own_score']:.2%} ({_per_set(row['own'])}), "
+                      f"soup with it {row['soup_score']:.2%} ({_per_set(row['soup'])}), {verdict}")  # fmt: skip
         metadata = make_soup(members, args.out, table)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -214,6 +215,10 @@ def _run_soup(args) -> int:
     accuracy = {name: round(r["accuracy"], 4) for name, r in metadata["validation"]["served_tflite_flip"].items()}
     print(f"written: {args.out}; validation accuracy (mirrored, before calibrate): {json.dumps(accuracy)}")
     return 0
+
+
+def _per_set(accuracies: dict[str, float]) -> str:
+    return " ".join(f"{name} {value:.2%}" for name, value in accuracies.items())
 
 
 SUBCOMMANDS = (_add_train, _add_evaluate, _add_calibrate, _add_analyze, _add_video, _add_ensemble, _add_soup)

@@ -300,13 +300,15 @@ def test_greedy_selection_keeps_a_candidate_only_when_the_soup_does_not_get_wors
 
     def score(members):  # in a soup, b and d each add 0.1 (they complement a); c only drags it down
         bonus = 0.1 * len({Path("b"), Path("d")} & set(members)) if len(members) > 1 else 0.0
-        return float(np.mean([quality[m] for m in members])) + bonus
+        mean = float(np.mean([quality[m] for m in members])) + bonus
+        return {"easy": mean + 0.2, "hard": mean - 0.2}  # per set; the choice follows their mean
 
     kept, table = greedy_selection(list(quality), score)
     assert kept == [Path("a"), Path("d"), Path("b")]
     assert [row["folder"] for row in table] == ["a", "d", "b", "c"]  # ranked by their own score
     assert [row["kept"] for row in table] == [True, True, True, False]
-    assert table[1]["soup_score"] == pytest.approx(0.675) and table[3]["own_score"] == 0.30
+    assert table[1]["soup_score"] == pytest.approx(0.675) and table[3]["own_score"] == pytest.approx(0.30)
+    assert table[1]["soup"] == {"easy": pytest.approx(0.875), "hard": pytest.approx(0.475)}
 
 
 def test_greedy_soup_scores_candidates_on_val_and_dev_and_records_the_choice(trained, fine_tuned, tmp_path):
@@ -318,6 +320,8 @@ def test_greedy_soup_scores_candidates_on_val_and_dev_and_records_the_choice(tra
     assert sorted(row["folder"] for row in table) == sorted(candidates)
     assert table[0]["own_score"] >= table[1]["own_score"] and table[0]["kept"]
     assert all(0 <= row["own_score"] <= 1 and 0 <= row["soup_score"] <= 1 for row in table)
+    assert set(table[0]["own"]) == {"val_ferplus", "val_fer2013", "posed_tw", "sfew_train"}
+    assert table[0]["own_score"] == pytest.approx(np.mean(list(table[0]["own"].values())))
     assert [i["folder"] for i in meta["soup"]] == [row["folder"] for row in table if row["kept"]]
     assert f"{table[1]['folder']}: alone" in result.stdout
 

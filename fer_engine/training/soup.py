@@ -80,27 +80,39 @@ def _mean_weights(models: list) -> list[np.ndarray]:
     return [np.mean(layer, axis=0) for layer in zip(*(m.get_weights() for m in models), strict=True)]
 
 
-def greedy_selection(candidates: list[Path], score: Callable[[list[Path]], float]) -> tuple[list[Path], list[dict]]:
-    """The greedy soup: candidates ranked by their own ``score``; from the best, each is kept if the
-    score of the soup with it is at least the soup's score without it.  Returns the kept folders
-    and one row per candidate (its own score, the soup's score with it, whether it was kept)."""
+def greedy_selection(
+    candidates: list[Path], score: Callable[[list[Path]], dict[str, float]]
+) -> tuple[list[Path], list[dict]]:
+    """The greedy soup: candidates ranked by the mean of their own ``score`` (accuracy per selection
+    set); from the best, each is kept if the soup's mean with it is at least the soup's mean without
+    it.  Returns the kept folders and one row per candidate: its own and the trial soup's per-set
+    accuracies and means, and whether it was kept."""
     own = {folder: score([folder]) for folder in candidates}
-    ranked = sorted(candidates, key=lambda folder: -own[folder])
-    kept, best = [ranked[0]], own[ranked[0]]
-    table = [{"folder": str(ranked[0]), "own_score": best, "soup_score": best, "kept": True}]
+    ranked = sorted(candidates, key=lambda folder: -_mean(own[folder]))
+    kept, best = [ranked[0]], _mean(own[ranked[0]])
+    table = [_row(ranked[0], own[ranked[0]], own[ranked[0]], kept=True)]
     for folder in ranked[1:]:
         trial = score([*kept, folder])
-        if trial >= best:
-            kept, best = [*kept, folder], trial
-        table.append({"folder": str(folder), "own_score": own[folder], "soup_score": trial, "kept": kept[-1] == folder})
-        log.info("greedy soup: %s alone %.4f, soup with it %.4f (%s)", folder, own[folder], trial,
+        if _mean(trial) >= best:
+            kept, best = [*kept, folder], _mean(trial)
+        table.append(_row(folder, own[folder], trial, kept=kept[-1] == folder))
+        log.info("greedy soup: %s alone %.4f, soup with it %.4f (%s)", folder, _mean(own[folder]), _mean(trial),
                  "kept" if kept[-1] == folder else "left out")  # fmt: skip
     return kept, table
 
 
-def selection_score(candidates: list[Path], per_class: int | None = None) -> Callable[[list[Path]], float]:
-    """Score a soup of some of ``candidates``: the mean over ``calibrate.selection_sets`` of the
-    accuracy of its Keras weights, each face averaged with its mirror image, no decision rule."""
+def _mean(accuracies: dict[str, float]) -> float:
+    return float(np.mean(list(accuracies.values())))
+
+
+def _row(folder: Path, own: dict[str, float], soup: dict[str, float], kept: bool) -> dict:
+    return {"folder": str(folder), "own_score": _mean(own), "soup_score": _mean(soup), "kept": kept,
+            "own": own, "soup": soup}  # fmt: skip
+
+
+def selection_score(candidates: list[Path], per_class: int | None = None) -> Callable[[list[Path]], dict[str, float]]:
+    """Score a soup of some of ``candidates``: the accuracy of its Keras weights on each of
+    ``calibrate.selection_sets``, each face averaged with its mirror image, no decision rule."""
     from fer_engine.analyzer import Analyzer
     from fer_engine.training.calibrate import accuracy_and_neutral, selection_sets
     from fer_engine.training.model import predict_proba
@@ -111,15 +123,15 @@ def selection_score(candidates: list[Path], per_class: int | None = None) -> Cal
     sets = selection_sets(Analyzer(candidates[0]), settings["val_path"], per_class)
     scratch = load_keras_model(candidates[0] / KERAS_FILE)
 
-    def score(members: list[Path]) -> float:
+    def score(members: list[Path]) -> dict[str, float]:
         scratch.set_weights(_mean_weights([models[m] for m in members]))
         probs = {}  # val.npz serves two of the sets: predict its faces once
-        accuracies = []
-        for faces, truth, missed in sets.values():
+        accuracies = {}
+        for name, (faces, truth, missed) in sets.items():
             key = id(faces)
             probs[key] = probs[key] if key in probs else predict_proba(scratch, faces.x, flip=True)
-            accuracies.append(accuracy_and_neutral(probs[key], truth, missed)[0])
-        return float(np.mean(accuracies))
+            accuracies[name] = round(accuracy_and_neutral(probs[key], truth, missed)[0], 4)
+        return accuracies
 
     return score
 
