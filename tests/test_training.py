@@ -286,8 +286,9 @@ def test_soup_refuses_models_of_different_shapes(trained, tmp_path):
     meta = json.loads((other / "metadata.json").read_text())
     meta["settings"]["stages"] = [[8, 1, True]]
     (other / "metadata.json").write_text(json.dumps(meta))
-    result = _cli("soup", str(trained["out"]), str(other), "--out", str(tmp_path / "soup"))
-    assert result.returncode == 2 and "one architecture" in result.stderr
+    for greedy in ((), ("--greedy",)):  # the greedy choice refuses them before scoring anything
+        result = _cli("soup", *greedy, str(trained["out"]), str(other), "--out", str(tmp_path / "soup"))
+        assert result.returncode == 2 and "one architecture" in result.stderr
     alone = _cli("soup", str(trained["out"]), "--out", str(tmp_path / "soup"))
     assert alone.returncode == 2 and "at least two" in alone.stderr
     assert not (tmp_path / "soup").exists()

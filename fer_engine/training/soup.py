@@ -54,15 +54,19 @@ def _ingredient(folder: Path, metadata: dict) -> dict:
     }
 
 
+def check_one_architecture(metadatas: list[dict]) -> None:
+    """Weights average only between nets of one shape: refuse, before any work, models that differ."""
+    if len({json.dumps(m["settings"]["stages"]) for m in metadatas}) != 1:
+        raise ValueError("soup ingredients must share one architecture (settings.stages)")
+
+
 def soup_metadata(members: list[Path], metadatas: list[dict]) -> dict:
     """The soup's metadata: the first ingredient's data and settings, with what differs made explicit.
 
     The label mix becomes the ingredients' mean FER+ weight: the training prior that ``calibrate``
     derives from it is linear in that weight, so it is the mean of the ingredients' priors.
     """
-    stages = {json.dumps(m["settings"]["stages"]) for m in metadatas}
-    if len(stages) != 1:
-        raise ValueError("soup ingredients must share one architecture (settings.stages)")
+    check_one_architecture(metadatas)
     first = metadatas[0]
     ferplus_weight = float(np.mean([m["settings"]["ferplus_weight"] for m in metadatas]))
     return {
@@ -93,11 +97,12 @@ def greedy_selection(
     table = [_row(ranked[0], own[ranked[0]], own[ranked[0]], kept=True)]
     for folder in ranked[1:]:
         trial = score([*kept, folder])
-        if _mean(trial) >= best:
+        keep = _mean(trial) >= best
+        if keep:
             kept, best = [*kept, folder], _mean(trial)
-        table.append(_row(folder, own[folder], trial, kept=kept[-1] == folder))
+        table.append(_row(folder, own[folder], trial, kept=keep))
         log.info("greedy soup: %s alone %.4f, soup with it %.4f (%s)", folder, _mean(own[folder]), _mean(trial),
-                 "kept" if kept[-1] == folder else "left out")  # fmt: skip
+                 "kept" if keep else "left out")  # fmt: skip
     return kept, table
 
 
@@ -117,8 +122,10 @@ def selection_score(candidates: list[Path], per_class: int | None = None) -> Cal
     from fer_engine.training.calibrate import accuracy_and_neutral, selection_sets
     from fer_engine.training.model import predict_proba
 
+    metadatas = [json.loads((folder / METADATA_FILE).read_text()) for folder in candidates]
+    check_one_architecture(metadatas)
     models = {folder: load_keras_model(folder / KERAS_FILE) for folder in candidates}
-    settings = json.loads((candidates[0] / METADATA_FILE).read_text())["settings"]
+    settings = metadatas[0]["settings"]
     # The detector cuts the dev crops; which classifier the analyzer holds does not matter here.
     sets = selection_sets(Analyzer(candidates[0]), settings["val_path"], per_class)
     scratch = load_keras_model(candidates[0] / KERAS_FILE)
