@@ -312,11 +312,38 @@ def test_greedy_selection_keeps_a_candidate_only_when_the_soup_does_not_get_wors
     assert table[1]["soup"] == {"easy": pytest.approx(0.875), "hard": pytest.approx(0.475)}
 
 
+def test_forward_selection_finds_the_soup_that_the_ranked_path_passes_by():
+    from fer_engine.training.soup import forward_selection, greedy_selection
+
+    a, b, c = Path("a"), Path("b"), Path("c")
+    # b hurts a alone but helps once c is in: the ranked path tries b too early and never again.
+    means = {frozenset(m): v for m, v in (((a,), 0.60), ((b,), 0.58), ((c,), 0.50), ((a, b), 0.59),
+                                          ((a, c), 0.62), ((b, c), 0.55), ((a, b, c), 0.66))}  # fmt: skip
+
+    def score(members):
+        mean = means[frozenset(members)]
+        return {"easy": mean + 0.1, "hard": mean - 0.1}
+
+    assert greedy_selection([a, b, c], score)[0] == [a, c]
+    kept, table = forward_selection([a, b, c], score)
+    assert kept == [a, c, b]
+    assert [(row["folder"], row["kept"]) for row in table] == [("a", True), ("c", True), ("b", True)]
+    assert [row["soup_score"] for row in table] == pytest.approx([0.60, 0.62, 0.66])
+    assert table[2]["own_score"] == pytest.approx(0.58)
+    # Stops when no candidate raises the soup: without c, b is tried once and left out.
+    kept, table = forward_selection([a, b], score)
+    assert kept == [a] and [(row["folder"], row["kept"]) for row in table] == [("a", True), ("b", False)]
+    assert table[1]["soup_score"] == pytest.approx(0.59)
+
+
 def test_greedy_soup_scores_candidates_on_val_and_dev_and_records_the_choice(trained, fine_tuned, tmp_path):
+    # One CLI run (each scores val.npz several times); the two searches' logic is tested above.
     candidates = [str(trained["out"]), str(fine_tuned / "out")]
-    result = _cli("soup", "--greedy", *candidates, "--per-class", "2", "--out", str(tmp_path / "soup"))
+    result = _cli("soup", "--greedy", "--search", "forward", *candidates, "--per-class", "2",
+                  "--out", str(tmp_path / "soup"))  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     meta = json.loads((tmp_path / "soup" / "metadata.json").read_text())
+    assert meta["soup_selection"]["method"].startswith("forward")
     table = meta["soup_selection"]["table"]
     assert sorted(row["folder"] for row in table) == sorted(candidates)
     assert table[0]["own_score"] >= table[1]["own_score"] and table[0]["kept"]
