@@ -11,7 +11,8 @@ the soup sits between them.
 ``python -m fer_engine soup runs/a/model runs/b/model --out runs/soup/model`` writes a model
 folder like ``train`` does (Keras weights, TFLite, metadata); run ``calibrate`` on it next.
 With ``--greedy`` the folders are candidates: each is scored alone, and in that order (best first)
-each joins the soup only if the soup's score does not fall (the "greedy soup" of the paper).  The
+each joins the soup only if the soup's score does not fall (the "greedy soup" of the paper);
+``--search forward`` instead adds, round by round, the candidate whose soup scores best.  The
 score is the mean of the four accuracies issue 7 sets floors for (``calibrate.selection_sets``),
 mirrored, plain probabilities: choosing, never training.
 """
