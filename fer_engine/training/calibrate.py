@@ -67,13 +67,14 @@ def accuracy_and_neutral(probs: np.ndarray, truth: np.ndarray, missed: int) -> t
 
 
 def selection_sets(
-    analyzer: Analyzer, val_path: str, per_class: int | None = None
+    analyzer: Analyzer, val_path: str, per_class: int | None = None, val_limit: int | None = None
 ) -> dict[str, tuple[FaceSet, np.ndarray, int]]:
     """The four sets models and rules are chosen on: name -> (faces, true labels, photos with no face).
 
-    val.npz against the FER+ majority and against the FER2013 label (the same faces), then each dev
-    set, cut by ``analyzer`` as served (``per_class``: its first N photos of each class only)."""
-    val = load_npz(val_path)
+    val.npz against the FER+ majority and against the FER2013 label (the same faces; ``val_limit``:
+    its first N only), then each dev set, cut by ``analyzer`` as served (``per_class``: its first N
+    photos of each class only)."""
+    val = load_npz(val_path, val_limit)
     sets = {VAL: (val, ferplus_majority(val.votes), 0), VAL_FER2013: (val, val.y, 0)}
     for folder, crops in dev_sets():
         loaded = load_folder(Path(folder), analyzer, crops=crops, per_class=per_class)

@@ -164,7 +164,8 @@ def selection_score(candidates: list[Path], per_class: int | None = None) -> Cal
     models = {folder: load_keras_model(folder / KERAS_FILE) for folder in candidates}
     settings = metadatas[0]["settings"]
     # The detector cuts the dev crops; which classifier the analyzer holds does not matter here.
-    sets = selection_sets(Analyzer(candidates[0]), settings["val_path"], per_class)
+    # On the validation slice the runs were trained against (all of val.npz unless --val-limit).
+    sets = selection_sets(Analyzer(candidates[0]), settings["val_path"], per_class, settings.get("val_limit"))
     scratch = load_keras_model(candidates[0] / KERAS_FILE)
 
     def score(members: list[Path]) -> dict[str, float]:
