@@ -193,9 +193,10 @@ def _add_soup(sub) -> None:
     p.add_argument("--out", type=Path, required=True, help="where the averaged model goes")
     p.add_argument("--greedy", action="store_true", help="the folders are candidates: keep each that does not "
                    "lower the mean of the four issue-7 accuracies (val.npz, dev sets)")  # fmt: skip
-    p.add_argument("--search", choices=("ranked", "forward"), default="ranked",
+    p.add_argument("--search", choices=("ranked", "forward"),
                    help="with --greedy: 'ranked' tries candidates once, best alone first (the paper's greedy "
-                   "soup); 'forward' adds, round by round, whichever candidate makes the best soup")  # fmt: skip
+                   "soup; the default); 'forward' adds, round by round, whichever candidate makes the best "
+                   "soup")  # fmt: skip
     p.add_argument("--per-class", type=int, help="with --greedy: only the first N dev photos of each class")
     p.set_defaults(func=_run_soup)
 
@@ -203,16 +204,19 @@ def _add_soup(sub) -> None:
 def _run_soup(args) -> int:
     from fer_engine.training.soup import SEARCHES, make_soup, selection_score
 
+    search = args.search or "ranked"
     try:
+        if args.search and not args.greedy:
+            raise ValueError("--search chooses among candidates: add --greedy")
         members, table = args.members, None
         if args.greedy:
-            choose = SEARCHES[args.search][0]
+            choose = SEARCHES[search][0]
             members, table = choose(args.members, selection_score(args.members, args.per_class))
             for row in table:
                 verdict = "kept" if row["kept"] else "left out"
                 print(f"{row['folder']}: alone {row['own_score']:.2%} ({_per_set(row['own'])}), "
                       f"soup with it {row['soup_score']:.2%} ({_per_set(row['soup'])}), {verdict}")  # fmt: skip
-        metadata = make_soup(members, args.out, table, args.search)
+        metadata = make_soup(members, args.out, table, search)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

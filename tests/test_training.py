@@ -291,6 +291,9 @@ def test_soup_refuses_models_of_different_shapes(trained, tmp_path):
         assert result.returncode == 2 and "one architecture" in result.stderr
     alone = _cli("soup", str(trained["out"]), "--out", str(tmp_path / "soup"))
     assert alone.returncode == 2 and "at least two" in alone.stderr
+    unchosen = _cli("soup", "--search", "forward", str(trained["out"]), str(trained["out"]), "--out",
+                    str(tmp_path / "soup"))  # fmt: skip
+    assert unchosen.returncode == 2 and "add --greedy" in unchosen.stderr
     assert not (tmp_path / "soup").exists()
 
 
