@@ -202,9 +202,9 @@ def _add_soup(sub) -> None:
 
 
 def _run_soup(args) -> int:
-    from fer_engine.training.soup import SEARCHES, make_soup, selection_score
+    from fer_engine.training.soup import DEFAULT_SEARCH, SEARCHES, make_soup, selection_score
 
-    search = args.search or "ranked"
+    search = args.search or DEFAULT_SEARCH
     try:
         if args.search and not args.greedy:
             raise ValueError("--search chooses among candidates: add --greedy")

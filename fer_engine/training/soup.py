@@ -141,6 +141,7 @@ SEARCHES = {
     "forward": (forward_selection, "forward: each round adds the candidate whose soup scores best, while the "
                 "score rises"),
 }  # fmt: skip
+DEFAULT_SEARCH = "ranked"
 
 
 def _mean(accuracies: dict[str, float]) -> float:
@@ -181,7 +182,9 @@ def selection_score(candidates: list[Path], per_class: int | None = None) -> Cal
     return score
 
 
-def make_soup(members: list[Path], out_dir: Path, selection: list[dict] | None = None, search: str = "ranked") -> dict:
+def make_soup(
+    members: list[Path], out_dir: Path, selection: list[dict] | None = None, search: str = DEFAULT_SEARCH
+) -> dict:
     """Average the Keras weights of the model folders ``members`` and export the result to ``out_dir``
     (``selection``: the table of the ``search`` in ``SEARCHES`` that chose them, recorded in the metadata)."""
     from fer_engine.training.export import export_trained_model
