@@ -28,7 +28,7 @@ def trained(tmp_path_factory, train_npz, val_npz):
     run, out = root / "run", root / "weights"
     common = ["train", "--recipe", "fer2013", "--train-data", str(train_npz), "--val-data", str(val_npz),
               "--limit", "320", "--val-limit", "400", "--batch-size", "64",
-              "--run-dir", str(run), "--out", str(out)]  # fmt: skip
+              "--average-from", "1", "--run-dir", str(run), "--out", str(out)]  # fmt: skip
     first = _cli(*common, "--epochs", "1")
     assert first.returncode == 0, first.stderr[-3000:]
     return {"run": run, "out": out, "common": common, "first": first}
@@ -43,6 +43,7 @@ def test_training_writes_model_and_metadata(trained):
     assert meta["epochs"] == 1 and meta["data"]["train"]["images"] == 320
     assert meta["input"]["size"] == 48 and meta["train_seconds"] > 0 and meta["hardware"]["cores"]
     assert meta["tflite_check"]["top1_agreement_with_keras"] >= 0.97
+    assert meta["exported_weights"] == "epoch 1 (best)", "one kept epoch: nothing to average"
     for report in meta["validation"]["served_tflite"].values():
         assert 0 <= report["accuracy"] <= 1 and len(report["confusion"]) == 7
 
@@ -62,6 +63,21 @@ def test_training_resumes_from_its_checkpoint(trained):
     assert "resuming after epoch 1" in second.stderr
     state = json.loads((trained["run"] / "state.json").read_text())
     assert state["epochs_done"] == 2 and [e["epoch"] for e in state["history"]] == [1, 2]
+
+
+def test_stochastic_weight_averaging_exports_the_mean_of_the_kept_epochs(trained):
+    from fer_engine.training.model import DEFAULT_STAGES, load_keras_model
+
+    if json.loads((trained["run"] / "state.json").read_text())["epochs_done"] < 2:
+        # Run alone, without the resume test before it: train the second epoch here.
+        assert _cli(*trained["common"], "--epochs", "2").returncode == 0
+    meta = json.loads((trained["out"] / "metadata.json").read_text())
+    assert meta["exported_weights"] == "mean of the weights of epochs 1-2 (stochastic weight averaging)"
+    epochs = [load_keras_model(trained["run"] / "epochs" / f"epoch_00{n}.weights.h5", DEFAULT_STAGES) for n in (1, 2)]
+    exported = load_keras_model(trained["out"] / "fer_cnn.weights.h5").get_weights()
+    for mean, first, second in zip(exported, *(model.get_weights() for model in epochs), strict=True):
+        assert np.allclose(mean, (first + second) / 2, atol=1e-6)
+    assert not all(np.allclose(a, b) for a, b in zip(*(model.get_weights() for model in epochs), strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -134,12 +150,16 @@ def test_ensemble_serves_the_mean_of_its_members(trained, val_npz, tmp_path):
     served = tmp_path / "served"
     shutil.copytree(trained["out"], served / "fresh")
     shutil.copytree(member_dirs(DEFAULT_MODEL_DIR)[0], served / "committed")
+    val = np.load(val_npz)
+    scored = tmp_path / "val_slice.npz"  # every tenth face: the scores are recorded, not judged here
+    np.savez(scored, **{key: val[key][::10] for key in ("x", "y", "votes")})
     result = _cli("ensemble", str(served / "fresh"), str(served / "committed"), "--out", str(served),
-                  "--val-data", str(val_npz))  # fmt: skip
+                  "--val-data", str(scored))  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     record = json.loads((served / "ensemble.json").read_text())
     assert record["members"] == ["fresh", "committed"] and "ferplus" in record["validation"]["ensemble"]
-    crops = np.load(val_npz)["x"][::400]
+    assert sum(map(sum, record["validation"]["ensemble"]["fer2013"]["confusion"])) == len(val["y"][::10])
+    crops = val["x"][::400]
     together = EmotionClassifier(served).predict(crops)
     alone = [EmotionClassifier(served / name).predict(crops) for name in ("fresh", "committed")]
     assert np.allclose(together, (alone[0] + alone[1]) / 2, atol=1e-6)

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 STATE_FILE = "state.json"
 LAST_CHECKPOINT = "last.keras"
 BEST_CHECKPOINT = "best.keras"
+#: Per-epoch weights kept for stochastic weight averaging (``average_from_epoch``).
+EPOCH_WEIGHTS = "epochs/epoch_{:03d}.weights.h5"
 #: Dev-set crops, cut once per run so every epoch is scored on the same faces.
 DEV_CROPS = "dev_crops.npz"
 #: The teachers' probabilities for every training face, computed once per run.
@@ -75,6 +77,10 @@ class TrainSettings:
     #: Export the mean of the best epoch's weights and the last epoch's (one run, one trajectory):
     #: the best epoch by the dev sets and the converged one, each better on different sets.
     average_best_and_last: bool = False
+    #: Stochastic weight averaging: keep the weights of every epoch from this one on and export
+    #: their mean (0: off).  Dev-set accuracy swings by several points between neighbouring epochs;
+    #: the mean of the trajectory uses that spread instead of picking one point of it.
+    average_from_epoch: int = 0
     #: The network's (filters, convolutions, downsample-after) per stage (``model.py``).
     stages: tuple[tuple[int, int, bool], ...] = DEFAULT_STAGES
     #: Distillation: Keras weights of trained models whose mean mirrored probabilities on each
@@ -315,6 +321,38 @@ def _init_metadata(init_weights: str | None) -> dict | None:
     return {"weights": init_weights, **{k: meta[k] for k in keys if k in meta}}
 
 
+def averaged_epochs(settings: TrainSettings, state: dict) -> list[int]:
+    """The epochs whose weights stochastic weight averaging takes the mean of (empty when off)."""
+    if not settings.average_from_epoch:
+        return []
+    return list(range(settings.average_from_epoch, state["epochs_done"] + 1))
+
+
+def _exported_weights(settings: TrainSettings, run_dir: Path, state: dict):
+    """The model to export and a sentence saying which weights it holds."""
+    import keras
+
+    best = keras.models.load_model(run_dir / BEST_CHECKPOINT)
+    epochs = averaged_epochs(settings, state)
+    if len(epochs) > 1:
+        paths = [run_dir / EPOCH_WEIGHTS.format(epoch) for epoch in epochs]
+        missing = [str(path) for path in paths if not path.exists()]
+        if missing:  # e.g. averaging switched on when resuming a run that did not keep its epochs
+            raise FileNotFoundError(f"weights to average are missing: {', '.join(missing)}")
+        weights = []
+        for path in paths:
+            best.load_weights(path)
+            weights.append(best.get_weights())
+        best.set_weights([np.mean(layer, axis=0) for layer in zip(*weights, strict=True)])
+        return best, f"mean of the weights of epochs {epochs[0]}-{epochs[-1]} (stochastic weight averaging)"
+    if settings.average_best_and_last and state["best_epoch"] != state["epochs_done"]:
+        last = keras.models.load_model(run_dir / LAST_CHECKPOINT)
+        best.set_weights([(b + a) / 2 for b, a in zip(best.get_weights(), last.get_weights(), strict=True)])
+        best_epoch, last_epoch = state["best_epoch"], state["epochs_done"]
+        return best, f"mean of the weights of epoch {best_epoch} (best) and epoch {last_epoch} (last)"
+    return best, f"epoch {state['best_epoch']} (best)"
+
+
 def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
     """Train (or resume) into ``run_dir``; export the best epoch to ``out_dir``; return the metadata."""
     import keras
@@ -376,6 +414,10 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
             state["best_score"] = _selection_score(scores)
             state["best_epoch"] = epoch + 1
             model.save(run_dir / BEST_CHECKPOINT)
+        if settings.average_from_epoch and epoch + 1 >= settings.average_from_epoch:
+            path = run_dir / EPOCH_WEIGHTS.format(epoch + 1)
+            path.parent.mkdir(exist_ok=True)
+            model.save_weights(path)
         model.save(run_dir / LAST_CHECKPOINT)
         (run_dir / STATE_FILE).write_text(json.dumps(state, indent=1))
         log.info("epoch %d/%d %s", epoch + 1, settings.epochs, json.dumps(entry))
@@ -384,12 +426,7 @@ def train(settings: TrainSettings, run_dir: Path, out_dir: Path | None) -> dict:
         return state
     from fer_engine.training.export import export_trained_model
 
-    best = keras.models.load_model(run_dir / BEST_CHECKPOINT)
-    exported = f"epoch {state['best_epoch']} (best)"
-    if settings.average_best_and_last and state["best_epoch"] != state["epochs_done"]:
-        last = keras.models.load_model(run_dir / LAST_CHECKPOINT)
-        best.set_weights([(b + a) / 2 for b, a in zip(best.get_weights(), last.get_weights(), strict=True)])
-        exported = f"mean of the weights of epoch {state['best_epoch']} (best) and epoch {state['epochs_done']} (last)"
+    best, exported = _exported_weights(settings, run_dir, state)
     metadata = {
         "data": {
             "train": {"path": settings.train_path, "images": fer2013_images},
