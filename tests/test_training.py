@@ -80,6 +80,18 @@ def test_stochastic_weight_averaging_exports_the_mean_of_the_kept_epochs(trained
     assert not all(np.allclose(a, b) for a, b in zip(*(model.get_weights() for model in epochs), strict=True))
 
 
+def test_averaging_names_the_epoch_weights_it_cannot_find(trained, tmp_path):
+    import shutil
+
+    from fer_engine.training.train import TrainSettings, _exported_weights
+
+    run = tmp_path / "run"
+    shutil.copytree(trained["run"], run)
+    (run / "epochs" / "epoch_001.weights.h5").unlink()  # as if averaging began only on resuming
+    with pytest.raises(FileNotFoundError, match="weights to average are missing: .*epoch_001.weights.h5"):
+        _exported_weights(TrainSettings(average_from_epoch=1), run, {"epochs_done": 2, "best_epoch": 2})
+
+
 @pytest.fixture(scope="module")
 def fine_tuned(trained, tmp_path_factory, val_npz):
     """The 'mixed' recipe on a slice: starts from the first model, adds AffectNet, scores dev-set slices."""
