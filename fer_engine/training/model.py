@@ -70,6 +70,11 @@ def load_keras_model(weights_path, stages=None):
     return model
 
 
+def mean_weights(models: list) -> list[np.ndarray]:
+    """The layer-by-layer mean of the weights of models of one architecture (soups, weight averaging)."""
+    return [np.mean(layer, axis=0) for layer in zip(*(model.get_weights() for model in models), strict=True)]
+
+
 def slim_weights(source, target) -> None:
     """Start the narrower ``target`` from the trained ``source``: per convolution, the channels whose
     batch-norm scale |gamma| is largest (network slimming: a small gamma means a channel that

@@ -28,7 +28,7 @@ import numpy as np
 
 from fer_engine.classifier import KERAS_FILE, METADATA_FILE
 from fer_engine.datasets import load_npz
-from fer_engine.training.model import load_keras_model
+from fer_engine.training.model import load_keras_model, mean_weights
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +79,6 @@ def soup_metadata(members: list[Path], metadatas: list[dict]) -> dict:
         # The ingredients' own training, not the runs they started from (recorded in each one's metadata).
         "train_seconds": round(sum(m.get("train_seconds", 0.0) for m in metadatas), 1),
     }
-
-
-def _mean_weights(models: list) -> list[np.ndarray]:
-    return [np.mean(layer, axis=0) for layer in zip(*(m.get_weights() for m in models), strict=True)]
 
 
 def greedy_selection(
@@ -170,7 +166,7 @@ def selection_score(candidates: list[Path], per_class: int | None = None) -> Cal
     scratch = load_keras_model(candidates[0] / KERAS_FILE)
 
     def score(members: list[Path]) -> dict[str, float]:
-        scratch.set_weights(_mean_weights([models[m] for m in members]))
+        scratch.set_weights(mean_weights([models[m] for m in members]))
         probs = {}  # val.npz serves two of the sets: predict its faces once
         accuracies = {}
         for name, (faces, truth, missed) in sets.items():
@@ -203,7 +199,7 @@ def make_soup(
         }
     models = [load_keras_model(m / KERAS_FILE) for m in members]
     model = models[0]
-    model.set_weights(_mean_weights(models))
+    model.set_weights(mean_weights(models))
     log.info("averaged %d models: %s", len(members), ", ".join(str(m) for m in members))
     val = load_npz(metadata["settings"]["val_path"], metadata["settings"].get("val_limit"))
     faces, _, _ = training_faces(metadata["settings"])  # int8 calibration images, as at a run's export

@@ -27,6 +27,7 @@ from fer_engine.training.model import (
     SLIM_STAGES,
     build_model,
     load_keras_model,
+    mean_weights,
     predict_proba,
     slim_weights,
     stages_of,
@@ -321,7 +322,7 @@ def _init_metadata(init_weights: str | None) -> dict | None:
     return {"weights": init_weights, **{k: meta[k] for k in keys if k in meta}}
 
 
-def averaged_epochs(settings: TrainSettings, state: dict) -> list[int]:
+def _averaged_epochs(settings: TrainSettings, state: dict) -> list[int]:
     """The epochs whose weights stochastic weight averaging takes the mean of (empty when off)."""
     if not settings.average_from_epoch:
         return []
@@ -333,21 +334,16 @@ def _exported_weights(settings: TrainSettings, run_dir: Path, state: dict):
     import keras
 
     best = keras.models.load_model(run_dir / BEST_CHECKPOINT)
-    epochs = averaged_epochs(settings, state)
+    epochs = _averaged_epochs(settings, state)
     if len(epochs) > 1:
         paths = [run_dir / EPOCH_WEIGHTS.format(epoch) for epoch in epochs]
         missing = [str(path) for path in paths if not path.exists()]
         if missing:  # e.g. averaging switched on when resuming a run that did not keep its epochs
             raise FileNotFoundError(f"weights to average are missing: {', '.join(missing)}")
-        weights = []
-        for path in paths:
-            best.load_weights(path)
-            weights.append(best.get_weights())
-        best.set_weights([np.mean(layer, axis=0) for layer in zip(*weights, strict=True)])
+        best.set_weights(mean_weights([load_keras_model(path, settings.stages) for path in paths]))
         return best, f"mean of the weights of epochs {epochs[0]}-{epochs[-1]} (stochastic weight averaging)"
     if settings.average_best_and_last and state["best_epoch"] != state["epochs_done"]:
-        last = keras.models.load_model(run_dir / LAST_CHECKPOINT)
-        best.set_weights([(b + a) / 2 for b, a in zip(best.get_weights(), last.get_weights(), strict=True)])
+        best.set_weights(mean_weights([best, keras.models.load_model(run_dir / LAST_CHECKPOINT)]))
         best_epoch, last_epoch = state["best_epoch"], state["epochs_done"]
         return best, f"mean of the weights of epoch {best_epoch} (best) and epoch {last_epoch} (last)"
     return best, f"epoch {state['best_epoch']} (best)"
