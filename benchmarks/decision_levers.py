@@ -28,6 +28,7 @@ import numpy as np
 from fer_engine.analyzer import Analyzer
 from fer_engine.datasets import data_dir
 from fer_engine.labels import EMOTIONS, NUM_CLASSES
+from fer_engine.metrics import score
 from fer_engine.preprocess import INPUT_SIZE
 from fer_engine.training.calibrate import VAL, VAL_FER2013, accuracy_and_neutral, selection_sets
 
@@ -69,25 +70,25 @@ def warp(crops: np.ndarray, zoom: float, dx: float, dy: float, turn: float) -> n
 
 
 def accuracy(probs: np.ndarray, truth: np.ndarray) -> float:
-    return float((probs.argmax(axis=1) == truth).mean())
+    """The share of labelled faces whose top class is the true one."""
+    return score(truth, probs.argmax(axis=1), "").accuracy
 
 
 def balanced_recall(probs: np.ndarray, truth: np.ndarray) -> float:
-    """The mean over the classes present of the share of their faces answered correctly."""
-    pred = probs.argmax(axis=1)
-    return float(np.mean([(pred[truth == c] == c).mean() for c in range(NUM_CLASSES) if (truth == c).any()]))
+    """The mean per-class recall (``Report.balanced_recall``)."""
+    return score(truth, probs.argmax(axis=1), "").balanced_recall
 
 
-Score = Callable[[np.ndarray, np.ndarray], float]
+Goal = Callable[[np.ndarray, np.ndarray], float]
 
 
-def fit_class_bias(sets: list[tuple[np.ndarray, np.ndarray]], score: Score) -> np.ndarray:
-    """Log-biases (one per class) that maximise the mean ``score`` over ``sets`` of (probabilities,
+def fit_class_bias(sets: list[tuple[np.ndarray, np.ndarray]], goal: Goal) -> np.ndarray:
+    """Log-biases (one per class) that maximise the mean ``goal`` over ``sets`` of (probabilities,
     truth), by coordinate search over ``BIAS_GRID``: one class at a time, ``BIAS_ROUNDS`` passes."""
     bias = np.zeros(NUM_CLASSES)
 
     def mean_score(candidate: np.ndarray) -> float:
-        return float(np.mean([score(probs * np.exp(candidate), truth) for probs, truth in sets]))
+        return float(np.mean([goal(probs * np.exp(candidate), truth) for probs, truth in sets]))
 
     for _ in range(BIAS_ROUNDS):
         for cls in range(NUM_CLASSES):
@@ -104,7 +105,7 @@ def _served_probs(analyzer: Analyzer, crops: np.ndarray) -> dict[str, np.ndarray
 
 def _row(label: str, cells: list[tuple[float, float]]) -> str:
     body = " ".join(f"{acc:>8.2%} {neutral:>6.1%}" for acc, neutral in cells)
-    return f"{label:<34} {body} {np.mean([acc for acc, _ in cells]):>7.2%}"
+    return f"{label:<36} {body} {np.mean([acc for acc, _ in cells]):>7.2%}"
 
 
 def main() -> None:
@@ -122,7 +123,7 @@ def main() -> None:
     names = list(sets)
     header = " ".join(f"{name[:15]:>15}" for name in names)
     print("Test-time crops: accuracy and share of 'neutral' answers (every view also mirrored)")
-    print(f"{'views':<34} {header}    mean")
+    print(f"{'views':<36} {header}    mean")
     for label, view_set in VIEW_SETS.items():
         cells = [
             accuracy_and_neutral(np.mean([views[name][view] for view in view_set], axis=0), truth, missed)
@@ -140,12 +141,13 @@ def main() -> None:
 
     print(f"\nPer-class biases fitted on one half of every set, scored on the other\n{'':<28}"
           + " ".join(f"{name[:15]:>15}" for name in names) + "    mean")  # fmt: skip
-    for goal, score in (("accuracy", accuracy), ("balanced recall", balanced_recall)):
-        bias = fit_class_bias([split(name, True) for name in names], score)
-        print(f"goal {goal}: bias x" + " ".join(f"{e} {np.exp(b):.2f}" for e, b in zip(EMOTIONS, bias, strict=True)))
+    for goal_name, goal in (("accuracy", accuracy), ("balanced recall", balanced_recall)):
+        bias = fit_class_bias([split(name, True) for name in names], goal)
+        factors = " ".join(f"{e} {np.exp(b):.2f}" for e, b in zip(EMOTIONS, bias, strict=True))
+        print(f"goal {goal_name}: bias x {factors}")
         for label, candidate in (("no bias", np.zeros(NUM_CLASSES)), ("fitted bias", bias)):
             for half, fit_half in (("fit half", True), ("held-out half", False)):
-                values = [score(p * np.exp(candidate), t) for p, t in (split(name, fit_half) for name in names)]
+                values = [goal(p * np.exp(candidate), t) for p, t in (split(name, fit_half) for name in names)]
                 cells = " ".join(f"{v:>15.2%}" for v in values)
                 print(f"  {label:<12} {half:<13}{cells} {np.mean(values):>7.2%}")
 

@@ -32,6 +32,12 @@ class Report:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def balanced_recall(self) -> float:
+        """The mean recall over the classes present: every class counts alike, however rare."""
+        recalls = [s.recall for s in self.per_class.values() if s.support]
+        return float(np.mean(recalls)) if recalls else 0.0
+
 
 def score(y_true: np.ndarray, y_pred: np.ndarray, labelling: str) -> Report:
     """Score predictions; entries with ``y_true < 0`` (no usable label) are left out."""
