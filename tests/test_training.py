@@ -263,6 +263,45 @@ def test_slimming_keeps_the_channels_with_the_largest_batch_norm_scale():
     assert np.array_equal(narrow.get_layer("emotion").get_weights()[0], wide.get_layer("emotion").get_weights()[0])
 
 
+def test_widening_starts_the_wider_net_as_the_same_function():
+    from fer_engine.training.model import build_model, widen_weights
+
+    narrow_stages, wide_stages = ((4, 1, True), (6, 2, False)), ((4, 1, True), (10, 2, False))
+    narrow, wide = build_model(narrow_stages), build_model(wide_stages)
+    rng = np.random.default_rng(1)
+    for layer in narrow.layers:  # trained-looking weights: distinct scales, positive variances
+        layer.set_weights([rng.uniform(0.5, 2, w.shape).astype("float32") if "var" in v.name
+                           else rng.normal(0, 0.3, w.shape).astype("float32")
+                           for w, v in zip(layer.get_weights(), layer.weights, strict=True)])  # fmt: skip
+    widen_weights(narrow, wide, seed=3)
+    faces = rng.integers(0, 255, (4, 48, 48, 1)).astype("float32")
+    assert np.allclose(narrow.predict(faces, verbose=0), wide.predict(faces, verbose=0), atol=1e-5)
+    kernel = wide.get_layer("s1_conv1").get_weights()[0]
+    assert kernel.shape == (3, 3, 10, 10)
+    # The copies of a channel are not clones: the next layer reads them with different weights.
+    fc = wide.get_layer("fc").get_weights()[0]
+    copies = [np.flatnonzero(np.all(np.isclose(kernel[..., c : c + 1], kernel), axis=(0, 1, 2))) for c in range(6)]
+    copied = next(c for c in copies if len(c) > 1)
+    assert not np.allclose(fc[copied[0]], fc[copied[1]])
+
+
+def test_wide_recipe_trains_a_wider_net_from_a_served_model(trained, tmp_path, train_npz, val_npz, photos_dir):
+    from fer_engine import Analyzer
+    from fer_engine.training.model import WIDE_STAGES, stages_of
+    from fer_engine.training.train import recipe, train
+
+    start = str(trained["out"] / "fer_cnn.weights.h5")
+    settings = recipe("wide", train_path=str(train_npz), val_path=str(val_npz), init_weights=start, affectnet_path=None,
+                      limit=160, val_limit=300, batch_size=64, epochs=1, dev_sets=())  # fmt: skip
+    out = tmp_path / "out"
+    meta = train(settings, tmp_path / "run", out)
+    assert stages_of(out / "fer_cnn.weights.h5") == WIDE_STAGES
+    narrow = json.loads((trained["out"] / "metadata.json").read_text())["parameters"]
+    assert meta["parameters"] > 1.5 * narrow
+    [face] = Analyzer(out).analyze_file(photos_dir / "obama.jpg").faces
+    assert len(face.probabilities) == 7
+
+
 def test_slim_recipe_distils_teachers_into_a_narrower_net(trained, tmp_path, train_npz, val_npz, photos_dir):
     from fer_engine import Analyzer
     from fer_engine.training.model import SLIM_STAGES, load_keras_model, stages_of

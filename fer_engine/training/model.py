@@ -27,6 +27,15 @@ SLIM_STAGES: tuple[tuple[int, int, bool], ...] = (
     (80, 2, True),
     (160, 2, False),
 )
+#: Wider late stages (1.5x the filters where the maps are 12x12 and 6x6, 1.75x the multiply-adds,
+#: 2.6 M parameters): more room for the small muscle movements of faint expressions.  Made by
+#: ``widen_weights`` from a trained default-width model, then trained on (recipe ``wide``).
+WIDE_STAGES: tuple[tuple[int, int, bool], ...] = (
+    (32, 1, True),
+    (64, 2, True),
+    (192, 2, True),
+    (384, 2, False),
+)
 
 
 def build_model(stages=DEFAULT_STAGES, dropout: float = 0.4, input_size: int = INPUT_SIZE):
@@ -95,6 +104,40 @@ def slim_weights(source, target) -> None:
             layer.set_weights([source.get_layer(name).get_weights()[0][kept_in]])
         elif name in ("fc_bn", "emotion"):
             layer.set_weights(source.get_layer(name).get_weights())
+
+
+def widen_weights(source, target, seed: int = 0) -> None:
+    """Start the wider ``target`` from the trained ``source`` as the same function (Net2WiderNet,
+    Chen et al. 2016): each extra channel copies a random channel of the source layer (kernel and
+    batch norm), and the next layer's weights from a channel and its copies are split between them
+    by random shares that sum to one, so the sum the next layer sees is unchanged.  The random
+    split, not an even one, lets the copies learn different things.  Same stage layout and layer
+    names, more filters; the dense head keeps its size."""
+    rng = np.random.default_rng(seed)
+    shares = np.ones(1, np.float32)  # the grey input channel, kept as it is
+    src_in = np.arange(1)
+    for layer in target.layers:
+        name = layer.name
+        if name.startswith("s") and "_conv" in name:
+            kernel = source.get_layer(name).get_weights()[0]
+            bn = source.get_layer(name.replace("_conv", "_bn"))
+            old = kernel.shape[-1]
+            src_out = np.concatenate([np.arange(old), rng.integers(0, old, layer.filters - old)])
+            layer.set_weights([kernel[:, :, src_in][:, :, :, src_out] * shares[None, None, :, None]])
+            target.get_layer(bn.name).set_weights([w[src_out] for w in bn.get_weights()])
+            src_in, shares = src_out, _split_shares(src_out, rng)
+        elif name == "fc":
+            layer.set_weights([source.get_layer(name).get_weights()[0][src_in] * shares[:, None]])
+        elif name in ("fc_bn", "emotion"):
+            layer.set_weights(source.get_layer(name).get_weights())
+
+
+def _split_shares(src: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For channels copied from ``src`` (source index per channel): random positive shares that sum to
+    one over each source channel's copies (1.0 for a channel with no copy)."""
+    raw = rng.uniform(0.5, 1.5, len(src)).astype(np.float32)
+    totals = np.bincount(src, weights=raw)
+    return (raw / totals[src]).astype(np.float32)
 
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 512, flip: bool = False) -> np.ndarray:

@@ -25,12 +25,14 @@ from fer_engine.training.augment import CAMERA_AUGMENT, AugmentSettings, augment
 from fer_engine.training.model import (
     DEFAULT_STAGES,
     SLIM_STAGES,
+    WIDE_STAGES,
     build_model,
     load_keras_model,
     mean_weights,
     predict_proba,
     slim_weights,
     stages_of,
+    widen_weights,
 )
 from fer_engine.training.sources import load_affectnet
 
@@ -154,6 +156,15 @@ RECIPES["refine"] = {
     "init_weights": str(PROJECT_ROOT / "runs" / "mixed" / "model" / "fer_cnn.weights.h5"),
     "epochs": 6,
     "peak_lr": 5e-4,
+}
+# The served soup widened (``WIDE_STAGES``, the same function at the start), then the ``refine``
+# fine-tune: does more room in the late stages read faint expressions that the soup calls "neutral"?
+RECIPES["wide"] = {
+    **RECIPES["refine"],
+    "init_weights": str(PROJECT_ROOT / "weights" / "fer_cnn.weights.h5"),
+    "stages": WIDE_STAGES,
+    "ferplus_weight": 0.4,
+    "class_weight_power": 0.8,
 }
 DEFAULT_RECIPE = "mixed"
 
@@ -281,14 +292,17 @@ def teacher_targets(settings: TrainSettings, x: np.ndarray, run_dir: Path) -> np
 
 
 def _initial_model(settings: TrainSettings):
-    """A fresh model of ``settings.stages``: random, or from ``init_weights`` (slimmed when narrower)."""
+    """A fresh model of ``settings.stages``: random, or from ``init_weights`` (slimmed when narrower,
+    widened as the same function when wider)."""
     model = build_model(settings.stages, dropout=settings.dropout)
     if settings.init_weights:
         source_stages = stages_of(settings.init_weights)
         if source_stages == tuple(settings.stages):
             model.load_weights(settings.init_weights)
         else:
-            slim_weights(load_keras_model(settings.init_weights, source_stages), model)
+            wider = sum(f for f, _, _ in settings.stages) > sum(f for f, _, _ in source_stages)
+            resize = widen_weights if wider else slim_weights
+            resize(load_keras_model(settings.init_weights, source_stages), model)
     return model
 
 
