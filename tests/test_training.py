@@ -245,7 +245,7 @@ def test_fine_tuning_without_its_starting_model_says_how_to_make_it(tmp_path):
 def test_slimming_keeps_the_channels_with_the_largest_batch_norm_scale():
     import keras
 
-    from fer_engine.training.model import build_model, slim_weights
+    from fer_engine.training.model import build_model, resize_weights
 
     wide_stages, narrow_stages = ((8, 1, True), (16, 2, False)), ((4, 1, True), (6, 2, False))
     wide, narrow = build_model(wide_stages), build_model(narrow_stages)
@@ -253,7 +253,7 @@ def test_slimming_keeps_the_channels_with_the_largest_batch_norm_scale():
     for layer in wide.layers:  # trained-looking weights: distinct scales, non-trivial statistics
         layer.set_weights([rng.normal(0, 1, w.shape).astype("float32") + (1.5 if "var" in v.name else 0)
                            for w, v in zip(layer.get_weights(), layer.weights, strict=True)])  # fmt: skip
-    slim_weights(wide, narrow)
+    resize_weights(wide, narrow)
     gamma = np.abs(wide.get_layer("s0_bn0").get_weights()[0])
     keep = np.sort(np.argsort(gamma)[::-1][:4])
     faces = rng.integers(0, 255, (3, 48, 48, 1)).astype("float32")
@@ -264,7 +264,7 @@ def test_slimming_keeps_the_channels_with_the_largest_batch_norm_scale():
 
 
 def test_widening_starts_the_wider_net_as_the_same_function():
-    from fer_engine.training.model import build_model, widen_weights
+    from fer_engine.training.model import build_model, resize_weights
 
     narrow_stages, wide_stages = ((4, 1, True), (6, 2, False)), ((4, 1, True), (10, 2, False))
     narrow, wide = build_model(narrow_stages), build_model(wide_stages)
@@ -273,7 +273,7 @@ def test_widening_starts_the_wider_net_as_the_same_function():
         layer.set_weights([rng.uniform(0.5, 2, w.shape).astype("float32") if "var" in v.name
                            else rng.normal(0, 0.3, w.shape).astype("float32")
                            for w, v in zip(layer.get_weights(), layer.weights, strict=True)])  # fmt: skip
-    widen_weights(narrow, wide, seed=3)
+    resize_weights(narrow, wide, seed=3)
     faces = rng.integers(0, 255, (4, 48, 48, 1)).astype("float32")
     assert np.allclose(narrow.predict(faces, verbose=0), wide.predict(faces, verbose=0), atol=1e-5)
     kernel = wide.get_layer("s1_conv1").get_weights()[0]

@@ -19,7 +19,7 @@ DEFAULT_STAGES: tuple[tuple[int, int, bool], ...] = (
     (256, 2, False),
 )
 #: The same net at about 0.6 of the width: 0.4 of the multiply-adds, for the 0.3 ms-per-face budget.
-#: Measured int8, one thread: 0.54 ms (default) against 0.25 ms (this).  Made by ``slim_weights``
+#: Measured int8, one thread: 0.54 ms (default) against 0.25 ms (this).  Made by ``resize_weights``
 #: from a trained default-width model, then trained on (recipe ``slim`` in ``train.py``).
 SLIM_STAGES: tuple[tuple[int, int, bool], ...] = (
     (24, 1, True),
@@ -29,7 +29,7 @@ SLIM_STAGES: tuple[tuple[int, int, bool], ...] = (
 )
 #: Wider late stages (1.5x the filters where the maps are 12x12 and 6x6, 1.75x the multiply-adds,
 #: 2.6 M parameters): more room for the small muscle movements of faint expressions.  Made by
-#: ``widen_weights`` from a trained default-width model, then trained on (recipe ``wide``).
+#: ``resize_weights`` from a trained default-width model, then trained on (recipe ``wide``).
 WIDE_STAGES: tuple[tuple[int, int, bool], ...] = (
     (32, 1, True),
     (64, 2, True),
@@ -84,45 +84,25 @@ def mean_weights(models: list) -> list[np.ndarray]:
     return [np.mean(layer, axis=0) for layer in zip(*(model.get_weights() for model in models), strict=True)]
 
 
-def slim_weights(source, target) -> None:
-    """Start the narrower ``target`` from the trained ``source``: per convolution, the channels whose
-    batch-norm scale |gamma| is largest (network slimming: a small gamma means a channel that
-    contributes little after normalisation), with the matching input channels of the next layer.
-    Same stage layout and layer names, fewer filters; the dense head keeps its size."""
-    kept_in = np.arange(1)  # the grey input channel
-    for layer in target.layers:
-        name = layer.name
-        if name.startswith("s") and "_conv" in name:
-            kernel = source.get_layer(name).get_weights()[0]
-            bn = source.get_layer(name.replace("_conv", "_bn"))
-            gamma = np.abs(bn.get_weights()[0])
-            keep = np.sort(np.argsort(gamma)[::-1][: layer.filters])
-            layer.set_weights([kernel[:, :, kept_in][:, :, :, keep]])
-            target.get_layer(bn.name).set_weights([w[keep] for w in bn.get_weights()])
-            kept_in = keep
-        elif name == "fc":
-            layer.set_weights([source.get_layer(name).get_weights()[0][kept_in]])
-        elif name in ("fc_bn", "emotion"):
-            layer.set_weights(source.get_layer(name).get_weights())
+def resize_weights(source, target, seed: int = 0) -> None:
+    """Start ``target``, the same stage layout and layer names as the trained ``source`` with other
+    filter counts, from ``source``'s weights; the dense head keeps its size.  Layer by layer:
 
-
-def widen_weights(source, target, seed: int = 0) -> None:
-    """Start the wider ``target`` from the trained ``source`` as the same function (Net2WiderNet,
-    Chen et al. 2016): each extra channel copies a random channel of the source layer (kernel and
-    batch norm), and the next layer's weights from a channel and its copies are split between them
-    by random shares that sum to one, so the sum the next layer sees is unchanged.  The random
-    split, not an even one, lets the copies learn different things.  Same stage layout and layer
-    names, more filters; the dense head keeps its size."""
+    - narrower: the channels whose batch-norm scale |gamma| is largest (network slimming: a small
+      gamma means a channel that contributes little after normalisation);
+    - wider, as the same function (Net2WiderNet, Chen et al. 2016): every channel, plus copies of
+      random ones (kernel and batch norm); the next layer's weights from a channel and its copies
+      are split between them by random shares that sum to one, so the sum it sees is unchanged.
+      The random split, not an even one, lets the copies learn different things.
+    """
     rng = np.random.default_rng(seed)
-    shares = np.ones(1, np.float32)  # the grey input channel, kept as it is
-    src_in = np.arange(1)
+    src_in, shares = np.arange(1), np.ones(1, np.float32)  # the grey input channel, as it is
     for layer in target.layers:
         name = layer.name
         if name.startswith("s") and "_conv" in name:
             kernel = source.get_layer(name).get_weights()[0]
             bn = source.get_layer(name.replace("_conv", "_bn"))
-            old = kernel.shape[-1]
-            src_out = np.concatenate([np.arange(old), rng.integers(0, old, layer.filters - old)])
+            src_out = _channel_sources(np.abs(bn.get_weights()[0]), layer.filters, rng)
             layer.set_weights([kernel[:, :, src_in][:, :, :, src_out] * shares[None, None, :, None]])
             target.get_layer(bn.name).set_weights([w[src_out] for w in bn.get_weights()])
             src_in, shares = src_out, _split_shares(src_out, rng)
@@ -132,9 +112,17 @@ def widen_weights(source, target, seed: int = 0) -> None:
             layer.set_weights(source.get_layer(name).get_weights())
 
 
+def _channel_sources(gamma: np.ndarray, filters: int, rng: np.random.Generator) -> np.ndarray:
+    """The source channel of each of ``filters`` target channels: the largest |gamma| when fewer
+    (in their original order), else every channel followed by random copies."""
+    if filters <= len(gamma):
+        return np.sort(np.argsort(gamma)[::-1][:filters])
+    return np.concatenate([np.arange(len(gamma)), rng.integers(0, len(gamma), filters - len(gamma))])
+
+
 def _split_shares(src: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """For channels copied from ``src`` (source index per channel): random positive shares that sum to
-    one over each source channel's copies (1.0 for a channel with no copy)."""
+    """For channels taken from ``src`` (source index per channel): random positive shares that sum to
+    one over each source channel's copies (exactly 1.0 for a channel with no copy)."""
     raw = rng.uniform(0.5, 1.5, len(src)).astype(np.float32)
     totals = np.bincount(src, weights=raw)
     return (raw / totals[src]).astype(np.float32)

@@ -30,9 +30,8 @@ from fer_engine.training.model import (
     load_keras_model,
     mean_weights,
     predict_proba,
-    slim_weights,
+    resize_weights,
     stages_of,
-    widen_weights,
 )
 from fer_engine.training.sources import load_affectnet
 
@@ -304,9 +303,7 @@ def _initial_model(settings: TrainSettings):
         if source_stages == tuple(settings.stages):
             model.load_weights(settings.init_weights)
         else:
-            wider = sum(f for f, _, _ in settings.stages) > sum(f for f, _, _ in source_stages)
-            resize = widen_weights if wider else slim_weights
-            resize(load_keras_model(settings.init_weights, source_stages), model)
+            resize_weights(load_keras_model(settings.init_weights, source_stages), model)
     return model
 
 
