@@ -461,32 +461,29 @@ def _message_to_edit(state: SandboxState, params: Params) -> Any:
     )
 
 
-@method("editMessageText")
-async def edit_message_text(state: SandboxState, params: Params) -> Any:
-    """editMessageText (an omitted reply_markup removes the keyboard, as in Telegram)."""
+def _edit_content(state: SandboxState, params: Params, field: str) -> Any:
+    """editMessageText / editMessageCaption: ``field`` is the parameter that carries the new content."""
     msg = _message_to_edit(state, params)
     state.edit_message(
         msg,
-        text=params.string("text"),
+        **{field: params.string(field)},
         parse_mode=params.string("parse_mode"),
         reply_markup=normalize_reply_markup(params.get("reply_markup")),
-        what="text",
+        what=field,
     )
     return state.message_api(msg)
+
+
+@method("editMessageText")
+async def edit_message_text(state: SandboxState, params: Params) -> Any:
+    """editMessageText (an omitted reply_markup removes the keyboard, as in Telegram)."""
+    return _edit_content(state, params, "text")
 
 
 @method("editMessageCaption")
 async def edit_message_caption(state: SandboxState, params: Params) -> Any:
     """editMessageCaption."""
-    msg = _message_to_edit(state, params)
-    state.edit_message(
-        msg,
-        caption=params.string("caption"),
-        parse_mode=params.string("parse_mode"),
-        reply_markup=normalize_reply_markup(params.get("reply_markup")),
-        what="caption",
-    )
-    return state.message_api(msg)
+    return _edit_content(state, params, "caption")
 
 
 @method("editMessageReplyMarkup")

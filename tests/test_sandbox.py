@@ -268,6 +268,20 @@ async def test_bot_sends_photo_with_html_caption(server: RunningServer, http: ai
         assert resp.headers["Content-Type"] == "image/png" and await resp.read() == png_bytes(5, 4)
 
 
+async def test_bot_edits_a_photo_caption_but_not_its_text(server: RunningServer, http: aiohttp.ClientSession) -> None:
+    async with running_bot(server) as app:
+        _, sent = await post_json(http, "/sandbox/send_message", {"user_id": ALICE, "text": "/chart"})
+        photo = await server.state.wait_for_bot_message(ALICE, sent["message"]["message_id"], timeout=5)
+        edited = await app.bot.edit_message_caption(
+            ALICE, photo.message_id, caption="<i>Calmer</i> week", parse_mode="HTML"
+        )
+        assert edited.caption == "Calmer week" and edited.edit_date is not None
+        with pytest.raises(BadRequest, match="no text in the message"):
+            await app.bot.edit_message_text("a caption is not text", ALICE, photo.message_id)
+    view = server.state.message_view(photo)
+    assert view["kind"] == "photo" and view["caption"] == "Calmer week" and view["edited"] is True
+
+
 async def test_sticker_video_note_and_group_privacy(server: RunningServer, http: aiohttp.ClientSession) -> None:
     status, body = await post_json(http, "/sandbox/send_sticker", {"user_id": ALICE, "emoji": "😀"})
     assert status == 200 and body["message"]["kind"] == "sticker"
