@@ -36,6 +36,7 @@ def _add_train(sub) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--class-weight-power", type=float, help="class weight = share^-power (0: none, 1: balanced)")
     p.add_argument("--mixup", dest="mixup_alpha", type=float, help="mixup Beta(a, a) parameter (0: off)")
+    p.add_argument("--cutmix", dest="cutmix_alpha", type=float, help="CutMix Beta(a, a) parameter (0: off)")
     p.add_argument(
         "--average-from",
         dest="average_from_epoch",
@@ -49,7 +50,8 @@ def _add_train(sub) -> None:
 #: CLI options that override a recipe's setting of the same name.
 TRAIN_OVERRIDES = (
     "train_path", "val_path", "init_weights", "epochs", "batch_size", "peak_lr", "ferplus_weight", "limit",
-    "val_limit", "dev_per_class", "seed", "class_weight_power", "mixup_alpha", "average_from_epoch",
+    "val_limit", "dev_per_class", "seed", "class_weight_power", "mixup_alpha", "cutmix_alpha",
+    "average_from_epoch",
 )  # fmt: skip
 
 

@@ -101,8 +101,8 @@ def fine_tuned(trained, tmp_path_factory, val_npz):
     root = tmp_path_factory.mktemp("mixed")
     result = _cli("train", "--recipe", "mixed", "--init", str(trained["out"] / "fer_cnn.weights.h5"),
                   "--val-data", str(val_npz), "--limit", "200", "--val-limit", "300", "--dev-per-class", "3",
-                  "--batch-size", "64", "--epochs", "1", "--mixup", "0.2", "--run-dir", str(root / "run"),
-                  "--out", str(root / "out"))  # fmt: skip
+                  "--batch-size", "64", "--epochs", "1", "--mixup", "0.2", "--cutmix", "1.0",
+                  "--run-dir", str(root / "run"), "--out", str(root / "out"))  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return root
 
@@ -112,7 +112,7 @@ def test_mixed_recipe_fine_tunes_on_both_sources_and_scores_the_dev_sets(fine_tu
     assert meta["data"]["train"]["images"] == 200 and meta["data"]["affectnet"]["images"] == 200
     assert meta["init"]["weights"] == str(trained["out"] / "fer_cnn.weights.h5") and meta["init"]["epochs"] >= 1
     assert meta["settings"]["augment"]["lowres_prob"] > 0, "camera augmentations on"
-    assert meta["settings"]["mixup_alpha"] == 0.2
+    assert meta["settings"]["mixup_alpha"] == 0.2 and meta["settings"]["cutmix_alpha"] == 1.0
     [epoch] = meta["history"]
     for name in ("posed_tw", "sfew_train"):
         assert 0 <= epoch[f"dev_{name}_accuracy"] <= 1 and 0 <= epoch[f"dev_{name}_neutral_share"] <= 1
@@ -446,3 +446,36 @@ def test_mixup_blends_each_face_its_target_and_its_weight_with_one_partner():
         partner = i if np.isclose(share, 1.0) else int(np.argmax(others))
         assert np.allclose(mixed[i], share * faces[i] + (1 - share) * faces[partner], atol=1e-2)
         assert np.isclose(mixed_weights[i], share * weights[i] + (1 - share) * weights[partner], atol=1e-4)
+
+
+def test_cutmix_pastes_one_rectangle_of_one_partner_and_blends_targets_by_its_area():
+    import tensorflow as tf
+
+    from fer_engine.training.train import cutmix_batch
+
+    tf.random.set_seed(3)
+    rng = np.random.default_rng(0)
+    count = 64
+    faces = rng.uniform(0, 255, (count, 48, 48, 1)).astype(np.float32)
+    faces += np.arange(count, dtype=np.float32)[:, None, None, None] * 1000  # each pixel names its face
+    targets = np.eye(count, dtype=np.float32)
+    weights = np.arange(1, count + 1, dtype=np.float32)
+    mixed, mixed_targets, mixed_weights = (t.numpy() for t in cutmix_batch(tf.constant(faces), tf.constant(targets),
+                                                                           tf.constant(weights), 1.0))  # fmt: skip
+    untouched = 0
+    for i in range(count):
+        source = (mixed[i, ..., 0] // 1000).astype(int)
+        own = source == i
+        share = own.mean()
+        assert np.isclose(mixed_targets[i, i], share, atol=1e-5), "the target keeps the face's own area"
+        if share == 1.0:
+            untouched += 1
+            assert np.array_equal(mixed[i], faces[i])
+            continue
+        [partner] = set(source[~own].tolist())
+        rows, cols = np.nonzero(~own)
+        assert (~own)[rows.min():rows.max() + 1, cols.min():cols.max() + 1].all(), "the patch is one rectangle"
+        assert np.array_equal(mixed[i][~own], faces[partner][~own]), "pasted where it sits in the partner"
+        assert np.isclose(mixed_targets[i, partner], 1 - share, atol=1e-5)
+        assert np.isclose(mixed_weights[i], share * weights[i] + (1 - share) * weights[partner], rtol=1e-5)
+    assert 0 < untouched < count, "only some of the faces get a patch"

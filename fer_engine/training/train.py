@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,11 @@ class TrainSettings:
     #: Mixup: each training face is blended with another of its batch (share from Beta(a, a)), and
     #: so are their targets.  0 switches it off.  Soft in-between faces teach graded expressions.
     mixup_alpha: float = 0.0
+    #: CutMix: a rectangle of another face of the batch (area share from Beta(a, a)) is pasted
+    #: into half of the faces, and the targets are blended by the area each face keeps.  Faces
+    #: are aligned, so the patch is the partner's brows, eyes or mouth in their usual place: the
+    #: net must read every region instead of one cue.  0 switches it off.
+    cutmix_alpha: float = 0.0
 
 
 #: Named training recipes.  ``fer2013`` made the first committed model; ``mixed`` fine-tunes it on
@@ -197,9 +203,26 @@ def _train_dataset(train: FaceSet, targets: np.ndarray, weights: np.ndarray, set
         lambda img, t, w: (augment_batch(img, settings.augment), t, w),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
-    if settings.mixup_alpha > 0:
-        ds = ds.map(lambda img, t, w: mixup_batch(img, t, w, settings.mixup_alpha), num_parallel_calls=tf.data.AUTOTUNE)
+    for mix, alpha in ((mixup_batch, settings.mixup_alpha), (cutmix_batch, settings.cutmix_alpha)):
+        if alpha > 0:
+            ds = ds.map(partial(mix, alpha=alpha), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _beta_shares(batch, alpha: float):
+    """``batch`` draws from Beta(a, a), as g1 / (g1 + g2) with g ~ Gamma(a): TensorFlow has no Beta sampler."""
+    import tensorflow as tf
+
+    g1, g2 = tf.random.gamma([batch], alpha), tf.random.gamma([batch], alpha)
+    return g1 / (g1 + g2 + 1e-12)
+
+
+def _blend_with_partner(values, share, partner):
+    """share x each row + (1 - share) x its partner's row; ``share`` has one value per row."""
+    import tensorflow as tf
+
+    lam = tf.reshape(share, [-1] + [1] * (len(values.shape) - 1))
+    return lam * values + (1 - lam) * tf.gather(values, partner)
 
 
 def mixup_batch(images, targets, sample_weights, alpha: float):
@@ -207,16 +230,44 @@ def mixup_batch(images, targets, sample_weights, alpha: float):
     import tensorflow as tf
 
     batch = tf.shape(images)[0]
-    # Beta(a, a) as g1 / (g1 + g2) with g ~ Gamma(a): TensorFlow has no Beta sampler of its own.
-    g1, g2 = tf.random.gamma([batch], alpha), tf.random.gamma([batch], alpha)
-    share = g1 / (g1 + g2 + 1e-12)
+    share = _beta_shares(batch, alpha)
     partner = tf.random.shuffle(tf.range(batch))
+    return tuple(_blend_with_partner(v, share, partner) for v in (images, targets, sample_weights))
 
-    def blend(values):
-        lam = tf.reshape(share, [-1] + [1] * (len(values.shape) - 1))
-        return lam * values + (1 - lam) * tf.gather(values, partner)
 
-    return blend(images), blend(targets), blend(sample_weights)
+#: Share of the faces of a batch that get a partner's patch; the rest pass unchanged.
+CUTMIX_SHARE_OF_FACES = 0.5
+
+
+def cutmix_batch(images, targets, sample_weights, alpha: float):
+    """Paste a random rectangle of a random partner into half of a batch's faces (CutMix, Yun et
+    al. 2019); target and loss weight are blended by the share of its own pixels each face keeps."""
+    import tensorflow as tf
+
+    batch = tf.shape(images)[0]
+    height, width = tf.cast(tf.shape(images)[1], tf.float32), tf.cast(tf.shape(images)[2], tf.float32)
+    # The rectangle's sides are sqrt(1 - share) of the image's, about a uniform random centre;
+    # clipping at the border makes the pasted area smaller, so the share is measured afterwards.
+    side = tf.sqrt(1.0 - _beta_shares(batch, alpha))
+    side = tf.where(tf.random.uniform([batch]) < CUTMIX_SHARE_OF_FACES, side, 0.0)
+
+    def span(length):
+        centre = tf.random.uniform([batch], 0.0, length)
+        half = side * length / 2
+        low, high = tf.clip_by_value(centre - half, 0.0, length), tf.clip_by_value(centre + half, 0.0, length)
+        return low[:, None], high[:, None]
+
+    def inside(length, low, high):
+        pixel_centres = tf.range(length)[None, :] + 0.5
+        return tf.cast((pixel_centres >= low) & (pixel_centres < high), tf.float32)
+
+    rows = inside(height, *span(height))  # (batch, H)
+    cols = inside(width, *span(width))  # (batch, W)
+    pasted = (rows[:, :, None] * cols[:, None, :])[..., None]  # (batch, H, W, 1): 1 inside the rectangle
+    partner = tf.random.shuffle(tf.range(batch))
+    mixed = (1.0 - pasted) * images + pasted * tf.gather(images, partner)
+    share = 1.0 - tf.reduce_mean(pasted, axis=[1, 2, 3])
+    return mixed, _blend_with_partner(targets, share, partner), _blend_with_partner(sample_weights, share, partner)
 
 
 def training_faces(settings: dict) -> tuple[FaceSet, np.ndarray, int]:
