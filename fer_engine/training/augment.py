@@ -21,6 +21,12 @@ class AugmentSettings:
     gamma: float = 0.0  # gamma in [1/(1+g), 1+g], log-uniform: under- and over-exposed sensors
     lowres_prob: float = 0.0  # chance of a down-and-up resize to 40-65% of the side: small or soft faces
     noise_std: float = 0.0  # Gaussian sensor noise, std up to this many grey levels
+    jpeg_prob: float = 0.0  # chance of a JPEG round trip at a quality in JPEG_QUALITY: messenger photos
+
+
+#: JPEG qualities drawn for ``jpeg_prob`` (uniform, inclusive): from a messenger's recompression
+#: down to the blocky stills of old web video.
+JPEG_QUALITY = (15, 75)
 
 
 #: The camera augmentations switched on (the first model was trained without them).
@@ -80,7 +86,25 @@ def augment_batch(images, settings: AugmentSettings):
     if settings.noise_std > 0:
         std = tf.reshape(uniform(0.0, settings.noise_std), [-1, 1, 1, 1])
         out = out + tf.random.normal(tf.shape(out)) * std
-    return tf.clip_by_value(out, 0.0, 255.0)
+    out = tf.clip_by_value(out, 0.0, 255.0)
+    if settings.jpeg_prob > 0:
+        out = _random_jpeg(out, settings.jpeg_prob)
+    return out
+
+
+def _random_jpeg(images, prob: float):
+    """JPEG-compress and decode a random subset of the batch, each at its own random quality."""
+    import tensorflow as tf
+
+    def maybe_round_trip(args):
+        image, quality, chosen = args
+        # tf.cond: only the chosen faces pay for the encoder (the op takes one image at a time).
+        return tf.cond(chosen, lambda: tf.image.adjust_jpeg_quality(image / 255.0, quality) * 255.0, lambda: image)
+
+    batch = tf.shape(images)[0]
+    quality = tf.random.uniform([batch], JPEG_QUALITY[0], JPEG_QUALITY[1] + 1, dtype=tf.int32)
+    chosen = tf.random.uniform([batch]) < prob
+    return tf.map_fn(maybe_round_trip, (images, quality, chosen), fn_output_signature=tf.float32)
 
 
 def _random_lowres(images, prob: float):

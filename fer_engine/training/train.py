@@ -176,6 +176,9 @@ RECIPES["wide"] = {
 # sources, as ``joint``.  Forty epochs are hours on a CPU core: it resumes from ``--run-dir``.
 # Measured: no (mean 62.67, 63.59 with its rule; the soup 64.04; weights/README.md, "Runs tried").
 RECIPES["wide_joint"] = {**RECIPES["joint"], "stages": WIDE_STAGES}
+# ``refine`` with one more camera mark: a JPEG round trip for 30% of the faces (quality 15-75,
+# ``augment.JPEG_QUALITY``), as messengers and video stills recompress what people send.
+RECIPES["refine_jpeg"] = {**RECIPES["refine"], "augment": AugmentSettings(**CAMERA_AUGMENT, jpeg_prob=0.3)}
 DEFAULT_RECIPE = "mixed"
 
 
