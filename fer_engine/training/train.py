@@ -96,7 +96,8 @@ class TrainSettings:
     #: CutMix: a rectangle of another face of the batch (area share from Beta(a, a)) is pasted
     #: into half of the faces, and the targets are blended by the area each face keeps.  Faces
     #: are aligned, so the patch is the partner's brows, eyes or mouth in their usual place: the
-    #: net must read every region instead of one cue.  0 switches it off.
+    #: net must read every region instead of one cue.  0 switches it off.  Measured in six-epoch
+    #: fine-tunes of the served soup: 1.3-1.9 points lower on both dev sets (weights/README.md).
     cutmix_alpha: float = 0.0
 
 
