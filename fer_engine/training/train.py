@@ -179,6 +179,7 @@ RECIPES["wide"] = {
 RECIPES["wide_joint"] = {**RECIPES["joint"], "stages": WIDE_STAGES}
 # ``refine`` with one more camera mark: a JPEG round trip for 30% of the faces (quality 15-75,
 # ``augment.JPEG_QUALITY``), as messengers and video stills recompress what people send.
+# Measured: no (63.35 and 63.05 alone, the soup 64.12; weights/README.md, "Runs tried").
 RECIPES["refine_jpeg"] = {**RECIPES["refine"], "augment": AugmentSettings(**CAMERA_AUGMENT, jpeg_prob=0.3)}
 DEFAULT_RECIPE = "mixed"
 
