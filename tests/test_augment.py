@@ -45,3 +45,33 @@ def test_jpeg_round_trip_leaves_the_faces_it_does_not_draw(faces):
     out = _random_jpeg(tf.constant(np.repeat(faces, 8, axis=0)), 0.3).numpy()
     changed = np.abs(out - np.repeat(faces, 8, axis=0)).reshape(len(out), -1).max(axis=1) > 0
     assert 0.1 < changed.mean() < 0.5, "about 30% of the faces"
+
+
+def test_rectangle_masks_cover_exactly_the_rows_and_columns_asked_for():
+    import tensorflow as tf
+
+    from fer_engine.training.augment import rectangle_masks
+
+    masks = rectangle_masks(6, 8, tf.constant([1, 0]), tf.constant([3, 6]), tf.constant([2, 7]), tf.constant([5, 8]))
+    expected = np.zeros((2, 6, 8), bool)
+    expected[0, 1:3, 2:5] = True
+    expected[1, 0:6, 7:8] = True
+    assert np.array_equal(masks.numpy(), expected)
+    # Float bounds: a pixel counts when its centre is inside.
+    bounds = (tf.constant([v]) for v in (0.6, 2.4, 0.0, 1.5))
+    [centres_inside] = rectangle_masks(4, 4, *bounds).numpy()
+    assert np.array_equal(np.argwhere(centres_inside), [[1, 0]])
+
+
+def test_random_erase_blanks_one_rectangle_with_the_face_mean(faces):
+    import tensorflow as tf
+
+    from fer_engine.training.augment import _random_erase
+
+    out = _random_erase(tf.constant(faces), 1.0).numpy()
+    for face, erased in zip(faces, out, strict=True):
+        changed = erased[..., 0] != face[..., 0]
+        rows, cols = np.nonzero(changed)
+        assert all(48 // 8 <= np.ptp(axis) + 1 < 48 / 3 for axis in (rows, cols))
+        box = erased[rows.min():rows.max() + 1, cols.min():cols.max() + 1, 0]
+        assert np.allclose(box, face.mean(), atol=1e-3), "one rectangle, filled with the face's mean"

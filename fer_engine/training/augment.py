@@ -119,6 +119,18 @@ def _random_lowres(images, prob: float):
     return tf.where(chosen, soft, images)
 
 
+def rectangle_masks(height, width, top, bottom, left, right):
+    """(batch, H, W) bool masks, True for the pixels whose centres lie in [top, bottom) x [left, right);
+    the bounds are one per image, in pixels (float, or int: then exactly rows top..bottom-1)."""
+    import tensorflow as tf
+
+    def inside(length, low, high):
+        centres = tf.range(tf.cast(length, tf.float32))[None, :] + 0.5
+        return (centres >= tf.cast(low, tf.float32)[:, None]) & (centres < tf.cast(high, tf.float32)[:, None])
+
+    return inside(height, top, bottom)[:, :, None] & inside(width, left, right)[:, None, :]
+
+
 def _random_erase(images, prob: float):
     """Blank one rectangle (1/8 to 1/3 of the side) in a random subset of the images."""
     import tensorflow as tf
@@ -130,14 +142,7 @@ def _random_erase(images, prob: float):
     w = tf.cast(tf.random.uniform([batch], side / 8, side / 3), tf.int32)
     y0 = tf.cast(tf.random.uniform([batch]) * tf.cast(height - h, tf.float32), tf.int32)
     x0 = tf.cast(tf.random.uniform([batch]) * tf.cast(width - w, tf.float32), tf.int32)
-    rows = tf.range(height)[None, :, None]
-    cols = tf.range(width)[None, None, :]
-    inside = (
-        (rows >= y0[:, None, None])
-        & (rows < (y0 + h)[:, None, None])
-        & (cols >= x0[:, None, None])
-        & (cols < (x0 + w)[:, None, None])
-    )
+    inside = rectangle_masks(height, width, y0, y0 + h, x0, x0 + w)
     chosen = tf.random.uniform([batch]) < prob
     mask = inside & chosen[:, None, None]
     fill = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)

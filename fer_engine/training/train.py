@@ -22,7 +22,7 @@ import numpy as np
 from fer_engine.datasets import FaceSet, data_dir, dev_sets, load_npz
 from fer_engine.labels import NEUTRAL, NUM_CLASSES, ferplus_majority, mixed_targets
 from fer_engine.preprocess import INPUT_SIZE
-from fer_engine.training.augment import CAMERA_AUGMENT, AugmentSettings, augment_batch
+from fer_engine.training.augment import CAMERA_AUGMENT, AugmentSettings, augment_batch, rectangle_masks
 from fer_engine.training.model import (
     DEFAULT_STAGES,
     SLIM_STAGES,
@@ -259,16 +259,9 @@ def cutmix_batch(images, targets, sample_weights, alpha: float):
     def span(length):
         centre = tf.random.uniform([batch], 0.0, length)
         half = side * length / 2
-        low, high = tf.clip_by_value(centre - half, 0.0, length), tf.clip_by_value(centre + half, 0.0, length)
-        return low[:, None], high[:, None]
+        return tf.clip_by_value(centre - half, 0.0, length), tf.clip_by_value(centre + half, 0.0, length)
 
-    def inside(length, low, high):
-        pixel_centres = tf.range(length)[None, :] + 0.5
-        return tf.cast((pixel_centres >= low) & (pixel_centres < high), tf.float32)
-
-    rows = inside(height, *span(height))  # (batch, H)
-    cols = inside(width, *span(width))  # (batch, W)
-    pasted = (rows[:, :, None] * cols[:, None, :])[..., None]  # (batch, H, W, 1): 1 inside the rectangle
+    pasted = tf.cast(rectangle_masks(height, width, *span(height), *span(width)), tf.float32)[..., None]
     partner = tf.random.shuffle(tf.range(batch))
     mixed = (1.0 - pasted) * images + pasted * tf.gather(images, partner)
     share = 1.0 - tf.reduce_mean(pasted, axis=[1, 2, 3])
